@@ -1,0 +1,242 @@
+/**
+ * Messages, durable records and effects of the Multi-Paxos replica.
+ *
+ * The replica is generic in `C`, the client command type: the core never looks
+ * inside a command, it only orders them. A slot holds a batch of commands or a
+ * no-op (used by a new leader to fill gaps, Paxos Made Simple section 3).
+ */
+import type { Ballot } from '../ballot.js';
+import type { NodeId, Slot } from '../ids.js';
+
+export type SlotValue<C> =
+  | { readonly kind: 'noop' }
+  | { readonly kind: 'batch'; readonly commands: readonly C[] };
+
+export const NOOP: SlotValue<never> = Object.freeze({ kind: 'noop' });
+
+/** An acceptor's vote for a slot: the value it accepted and in which ballot. */
+export interface AcceptedEntry<C> {
+  readonly slot: Slot;
+  readonly ballot: Ballot;
+  readonly value: SlotValue<C>;
+}
+
+export interface DecidedEntry<C> {
+  readonly slot: Slot;
+  readonly value: SlotValue<C>;
+}
+
+interface Addressed {
+  readonly from: NodeId;
+  readonly to: NodeId;
+}
+
+/** Phase 1a: "promise not to accept below `ballot`, and tell me what you accepted from `fromSlot` on". */
+export interface PrepareMessage extends Addressed {
+  readonly type: 'prepare';
+  readonly ballot: Ballot;
+  readonly fromSlot: Slot;
+}
+
+/**
+ * Phase 1b. `accepted` lists the acceptor's votes for slots >= fromSlot that it
+ * does not know to be decided; `decided` lists what it knows decided from fromSlot
+ * on, up to a bound. When the acceptor knows more than it can send
+ * (`decidedTruncated`, or `compactedThrough >= fromSlot`: those values are only in
+ * a snapshot now) the candidate is behind and must catch up before it can lead.
+ */
+export interface PromiseMessage<C> extends Addressed {
+  readonly type: 'promise';
+  readonly ballot: Ballot;
+  readonly fromSlot: Slot;
+  readonly accepted: readonly AcceptedEntry<C>[];
+  readonly decided: readonly DecidedEntry<C>[];
+  /** True when the acceptor knows more decided slots than `decided` carries. */
+  readonly decidedTruncated: boolean;
+  readonly compactedThrough: Slot;
+}
+
+/** Phase 2a for one slot. `commitThrough` piggybacks the leader's decided prefix. */
+export interface AcceptMessage<C> extends Addressed {
+  readonly type: 'accept';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+  readonly value: SlotValue<C>;
+  readonly commitThrough: Slot;
+}
+
+/** Phase 2b. */
+export interface AcceptedMessage extends Addressed {
+  readonly type: 'accepted';
+  readonly ballot: Ballot;
+  readonly slot: Slot;
+}
+
+/** A prepare, accept or heartbeat refused because the acceptor promised `promised` > `ballot`. */
+export interface RejectMessage extends Addressed {
+  readonly type: 'reject';
+  readonly ballot: Ballot;
+  readonly promised: Ballot;
+}
+
+/**
+ * The leader's liveness signal and commit notice. `readRound` numbers the
+ * leadership confirmations that linearizable reads wait for.
+ */
+export interface HeartbeatMessage extends Addressed {
+  readonly type: 'heartbeat';
+  readonly ballot: Ballot;
+  readonly commitThrough: Slot;
+  readonly readRound: number;
+}
+
+export interface HeartbeatAckMessage extends Addressed {
+  readonly type: 'heartbeat-ack';
+  readonly ballot: Ballot;
+  readonly readRound: number;
+  readonly decidedThrough: Slot;
+}
+
+/** "Send me the decided values of slots fromSlot..throughSlot". */
+export interface CatchupRequestMessage extends Addressed {
+  readonly type: 'catchup-request';
+  readonly fromSlot: Slot;
+  readonly throughSlot: Slot;
+}
+
+export interface CatchupReplyMessage<C> extends Addressed {
+  readonly type: 'catchup-reply';
+  readonly decided: readonly DecidedEntry<C>[];
+}
+
+/**
+ * State transfer: the state machine as of `throughSlot`, sent to a replica that
+ * asked for slots this one has compacted away.
+ */
+export interface SnapshotMessage extends Addressed {
+  readonly type: 'snapshot';
+  readonly throughSlot: Slot;
+  readonly data: Uint8Array;
+}
+
+/** A follower passes client commands on to the leader it knows. */
+export interface ForwardMessage<C> extends Addressed {
+  readonly type: 'forward';
+  readonly commands: readonly C[];
+}
+
+export type Message<C> =
+  | PrepareMessage
+  | PromiseMessage<C>
+  | AcceptMessage<C>
+  | AcceptedMessage
+  | RejectMessage
+  | HeartbeatMessage
+  | HeartbeatAckMessage
+  | CatchupRequestMessage
+  | CatchupReplyMessage<C>
+  | SnapshotMessage
+  | ForwardMessage<C>;
+
+export type MessageType = Message<unknown>['type'];
+
+/**
+ * What must survive a crash. Replaying these records in order (see durable.ts)
+ * gives back exactly the acceptor's promises and votes and the learner's decisions.
+ */
+export type DurableRecord<C> =
+  | { readonly kind: 'promise'; readonly ballot: Ballot }
+  | { readonly kind: 'accept'; readonly slot: Slot; readonly ballot: Ballot; readonly value: SlotValue<C> }
+  | { readonly kind: 'decide'; readonly slot: Slot; readonly value: SlotValue<C> }
+  /**
+   * The state machine as of `throughSlot` (taken locally or received from a peer);
+   * it replaces every record about slots <= throughSlot.
+   */
+  | { readonly kind: 'snapshot'; readonly throughSlot: Slot; readonly data: Uint8Array };
+
+export type Role = 'follower' | 'candidate' | 'leader';
+
+/** Effects released once the step's durable records are on disk, to be carried out in order. */
+export type Effect<C> =
+  | { readonly type: 'send'; readonly message: Message<C> }
+  /** Apply a decided slot to the state machine. Always in slot order, each slot once. */
+  | { readonly type: 'apply'; readonly slot: Slot; readonly value: SlotValue<C> }
+  /** Replace the state machine with a snapshot taken at `throughSlot`. */
+  | { readonly type: 'restore'; readonly throughSlot: Slot; readonly data: Uint8Array }
+  /** A linearizable read may now be served from the state machine as applied so far. */
+  | { readonly type: 'read-ready'; readonly id: number }
+  | { readonly type: 'read-rejected'; readonly id: number; readonly leader: NodeId | null }
+  /** Commands that will not be ordered by this replica; their clients should retry. */
+  | { readonly type: 'proposals-dropped'; readonly commands: readonly C[]; readonly reason: DropReason; readonly leader: NodeId | null }
+  | { readonly type: 'role'; readonly role: Role; readonly ballot: Ballot; readonly leader: NodeId | null };
+
+export type DropReason = 'no-leader' | 'overloaded' | 'stepped-down';
+
+/**
+ * The output of one step. THE RULE: every record in `persist` must be durable
+ * (written and synced) before any effect in `afterDurable` is carried out.
+ * Promises and votes sent before they are durable could be forgotten by a crash,
+ * and an acceptor that forgets a promise can let two values be chosen.
+ */
+export interface Ready<C> {
+  readonly persist: readonly DurableRecord<C>[];
+  readonly afterDurable: readonly Effect<C>[];
+}
+
+/** Inputs to `Replica.step`. Time enters only as `tick`. */
+export type Input<C> =
+  | { readonly type: 'message'; readonly message: Message<C> }
+  | { readonly type: 'tick' }
+  | { readonly type: 'propose'; readonly commands: readonly C[] }
+  | { readonly type: 'read'; readonly id: number }
+  /**
+   * The state machine as of `throughSlot` (<= applied): the replica records it and
+   * forgets the log through that slot.
+   */
+  | { readonly type: 'compact'; readonly throughSlot: Slot; readonly data: Uint8Array }
+  /** Try to become leader now rather than waiting for the election timeout. */
+  | { readonly type: 'campaign' };
+
+export interface ReplicaConfig {
+  readonly self: NodeId;
+  readonly members: readonly NodeId[];
+  /** Base election timeout; each wait is drawn from [base, 2*base) ticks. */
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatTicks: number;
+  /** Most slots a leader has proposed but not yet seen decided. */
+  readonly pipelineSlotsMax: number;
+  /** Most commands batched into one slot. */
+  readonly batchCommandsMax: number;
+  /** Most commands a leader queues while its pipeline is full. */
+  readonly pendingCommandsMax: number;
+  /** Most decided entries sent in one promise or catch-up reply. */
+  readonly catchupSlotsMax: number;
+  /** Most linearizable reads waiting for a leadership confirmation. */
+  readonly readsPendingMax: number;
+  /** Seeds the election jitter. Randomness is an input, never a global. */
+  readonly seed: number;
+}
+
+export const DEFAULT_TIMING = Object.freeze({
+  electionTimeoutTicks: 10,
+  heartbeatTicks: 2,
+  pipelineSlotsMax: 16,
+  batchCommandsMax: 64,
+  pendingCommandsMax: 4096,
+  catchupSlotsMax: 256,
+  readsPendingMax: 4096,
+});
+
+export interface ReplicaStatus {
+  readonly self: NodeId;
+  readonly role: Role;
+  readonly ballot: Ballot;
+  readonly promised: Ballot;
+  readonly leader: NodeId | null;
+  readonly decidedThrough: Slot;
+  readonly appliedThrough: Slot;
+  readonly compactedThrough: Slot;
+  readonly highestSlot: Slot;
+  readonly inflightSlots: number;
+  readonly pendingCommands: number;
+}

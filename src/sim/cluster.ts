@@ -1,0 +1,298 @@
+/**
+ * A whole cluster of real Multi-Paxos replicas in one process, with every
+ * message, disk sync and crash under the caller's control. Nothing here
+ * chooses anything: the simulator (random, seeded), the tests (scripted) and
+ * the lab (a person clicking) decide what happens next. Pure: no clock, no I/O.
+ *
+ * Durability is modelled per node: each step's records are written to the
+ * node's disk but are not durable until `sync(node)`; the step's effects
+ * (messages, applies, replies) are held back until then, as the Ready contract
+ * demands. A crash loses the unsynced records, or keeps a prefix of them (a
+ * write that reached the platter before power went), never a later record
+ * without the earlier ones.
+ */
+import { assert } from '../core/assert.js';
+import { type NodeId, type Slot } from '../core/ids.js';
+import { replayRecords, type DurableState } from '../core/multipaxos/durable.js';
+import { Replica } from '../core/multipaxos/replica.js';
+import {
+  DEFAULT_TIMING,
+  type DurableRecord,
+  type Effect,
+  type Input,
+  type Message,
+  type Ready,
+  type ReplicaConfig,
+} from '../core/multipaxos/types.js';
+import type { StateMachine } from '../smr/state-machine.js';
+
+export interface InFlight<C> {
+  readonly id: number;
+  readonly message: Message<C>;
+}
+
+export type ReplicaFactory<C> = (config: ReplicaConfig, durable: DurableState<C>) => Replica<C>;
+
+export interface ClusterOptions<C, O> {
+  readonly members: readonly NodeId[];
+  readonly seed: number;
+  readonly timing?: Partial<typeof DEFAULT_TIMING>;
+  readonly stateMachine: () => StateMachine<C, O>;
+  /** Builds replicas; the simulator's planted bugs substitute a broken subclass here. */
+  readonly replicaFactory?: ReplicaFactory<C>;
+  /** Sync every step's records at once (tests, lab); the simulator turns this off. */
+  readonly autoSync?: boolean;
+}
+
+/** What the cluster tells its observer; the simulator checks invariants on these. */
+export type ClusterEvent<C, O> =
+  | { readonly type: 'applied'; readonly node: NodeId; readonly slot: Slot; readonly command: C | null; readonly output: O | null }
+  | { readonly type: 'restored'; readonly node: NodeId; readonly throughSlot: Slot }
+  | { readonly type: 'effect'; readonly node: NodeId; readonly effect: Effect<C> }
+  | { readonly type: 'persisted'; readonly node: NodeId; readonly record: DurableRecord<C> }
+  | { readonly type: 'crashed'; readonly node: NodeId; readonly recordsLost: number }
+  | { readonly type: 'restarted'; readonly node: NodeId };
+
+export interface NodeView<C, O> {
+  readonly id: NodeId;
+  readonly up: boolean;
+  readonly replica: Replica<C>;
+  readonly stateMachine: StateMachine<C, O>;
+  readonly durableRecords: readonly DurableRecord<C>[];
+  readonly unsyncedRecords: number;
+}
+
+interface NodeState<C, O> {
+  readonly id: NodeId;
+  up: boolean;
+  replica: Replica<C>;
+  stateMachine: StateMachine<C, O>;
+  incarnation: number;
+  /** Records that survive a crash, in order. */
+  durable: DurableRecord<C>[];
+  /** Steps whose records are written but not yet synced, with their held effects. */
+  unsynced: Ready<C>[];
+}
+
+export class Cluster<C, O> {
+  readonly members: readonly NodeId[];
+  private readonly options: ClusterOptions<C, O>;
+  private readonly nodes = new Map<NodeId, NodeState<C, O>>();
+  private readonly flight = new Map<number, InFlight<C>>();
+  private nextMessageId = 1;
+  private readonly observers: ((event: ClusterEvent<C, O>) => void)[] = [];
+
+  constructor(options: ClusterOptions<C, O>) {
+    this.options = options;
+    this.members = [...options.members];
+    for (const [index, id] of this.members.entries()) {
+      const node: NodeState<C, O> = {
+        id,
+        up: true,
+        replica: undefined as unknown as Replica<C>,
+        stateMachine: options.stateMachine(),
+        incarnation: 0,
+        durable: [],
+        unsynced: [],
+      };
+      this.nodes.set(id, node);
+      node.replica = this.buildReplica(node, index);
+    }
+  }
+
+  observe(observer: (event: ClusterEvent<C, O>) => void): void {
+    this.observers.push(observer);
+  }
+
+  node(id: NodeId): NodeView<C, O> {
+    const node = this.get(id);
+    return {
+      id,
+      up: node.up,
+      replica: node.replica,
+      stateMachine: node.stateMachine,
+      durableRecords: node.durable,
+      unsyncedRecords: node.unsynced.reduce((n, ready) => n + ready.persist.length, 0),
+    };
+  }
+
+  /** Messages sent and not yet delivered or dropped, oldest first. */
+  inFlight(): InFlight<C>[] {
+    return [...this.flight.values()];
+  }
+
+  message(id: number): InFlight<C> | undefined {
+    return this.flight.get(id);
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** Delivers a message in flight; a message to a crashed node is lost. */
+  deliver(id: number): void {
+    const entry = this.flight.get(id);
+    assert(entry !== undefined, () => `no message ${id} in flight`);
+    this.flight.delete(id);
+    const target = this.get(entry.message.to);
+    if (!target.up) return;
+    this.stepNode(target, { type: 'message', message: entry.message });
+  }
+
+  drop(id: number): void {
+    assert(this.flight.delete(id), () => `no message ${id} in flight`);
+  }
+
+  /** Puts a second copy of a message in flight; returns the copy's id. */
+  duplicate(id: number): number {
+    const entry = this.flight.get(id);
+    assert(entry !== undefined, () => `no message ${id} in flight`);
+    return this.enqueue(entry.message);
+  }
+
+  tick(id: NodeId): void {
+    const node = this.get(id);
+    if (node.up) this.stepNode(node, { type: 'tick' });
+  }
+
+  tickAll(): void {
+    for (const id of this.members) this.tick(id);
+  }
+
+  input(id: NodeId, input: Input<C>): void {
+    const node = this.get(id);
+    assert(node.up, () => `${id} is down`);
+    this.stepNode(node, input);
+  }
+
+  propose(id: NodeId, commands: readonly C[]): void {
+    this.input(id, { type: 'propose', commands });
+  }
+
+  /** Snapshots the node's state machine and compacts its log through what it applied. */
+  compact(id: NodeId): void {
+    const node = this.get(id);
+    assert(node.up, () => `${id} is down`);
+    const throughSlot = node.replica.status().appliedThrough;
+    if (throughSlot <= node.replica.status().compactedThrough) return;
+    this.stepNode(node, { type: 'compact', throughSlot, data: node.stateMachine.snapshot() });
+  }
+
+  /** Makes every written record of the node durable and releases the held effects. */
+  sync(id: NodeId): void {
+    const node = this.get(id);
+    if (!node.up) return;
+    const ready = node.unsynced;
+    node.unsynced = [];
+    for (const step of ready) {
+      for (const record of step.persist) {
+        node.durable.push(record);
+        this.emit({ type: 'persisted', node: node.id, record });
+      }
+    }
+    for (const step of ready) for (const effect of step.afterDurable) this.release(node, effect);
+  }
+
+  /**
+   * Crashes a node: its memory, held effects and unsynced records are gone,
+   * except the first `keepUnsynced` unsynced records (a partial write).
+   */
+  crash(id: NodeId, keepUnsynced = 0): void {
+    const node = this.get(id);
+    if (!node.up) return;
+    const written = node.unsynced.flatMap((step) => step.persist);
+    const kept = written.slice(0, Math.max(0, keepUnsynced));
+    for (const record of kept) node.durable.push(record);
+    node.unsynced = [];
+    node.up = false;
+    this.emit({ type: 'crashed', node: id, recordsLost: written.length - kept.length });
+  }
+
+  /** Restarts a crashed node from its durable records, as a real process would. */
+  restart(id: NodeId): void {
+    const node = this.get(id);
+    if (node.up) return;
+    node.up = true;
+    node.incarnation += 1;
+    node.stateMachine = this.options.stateMachine();
+    node.replica = this.buildReplica(node, this.members.indexOf(id));
+    this.emit({ type: 'restarted', node: id });
+    this.absorb(node, node.replica.start());
+  }
+
+  /** Wipes a node's disk (it must be down): it will rejoin by state transfer. */
+  wipe(id: NodeId): void {
+    const node = this.get(id);
+    assert(!node.up, () => `${id} must be down to wipe its disk`);
+    node.durable = [];
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private buildReplica(node: NodeState<C, O>, index: number): Replica<C> {
+    const config: ReplicaConfig = {
+      ...DEFAULT_TIMING,
+      ...this.options.timing,
+      self: node.id,
+      members: this.members,
+      // Each incarnation draws different election jitter, deterministically.
+      seed: (this.options.seed * 1_000_003 + index * 7919 + node.incarnation * 104_729) >>> 0,
+    };
+    const durable = replayRecords(node.durable);
+    return this.options.replicaFactory?.(config, durable) ?? new Replica<C>(config, durable);
+  }
+
+  private stepNode(node: NodeState<C, O>, input: Input<C>): void {
+    this.absorb(node, node.replica.step(input));
+  }
+
+  private absorb(node: NodeState<C, O>, ready: Ready<C>): void {
+    if (ready.persist.length === 0 && node.unsynced.length === 0) {
+      // Nothing to wait for: effects depend on nothing unsynced.
+      for (const effect of ready.afterDurable) this.release(node, effect);
+      return;
+    }
+    node.unsynced.push(ready);
+    if (this.options.autoSync ?? true) this.sync(node.id);
+  }
+
+  private release(node: NodeState<C, O>, effect: Effect<C>): void {
+    switch (effect.type) {
+      case 'send':
+        this.enqueue(effect.message);
+        break;
+      case 'apply':
+        if (effect.value.kind === 'noop') {
+          this.emit({ type: 'applied', node: node.id, slot: effect.slot, command: null, output: null });
+        } else {
+          for (const command of effect.value.commands) {
+            const output = node.stateMachine.apply(command, effect.slot);
+            this.emit({ type: 'applied', node: node.id, slot: effect.slot, command, output });
+          }
+        }
+        break;
+      case 'restore':
+        node.stateMachine.restore(effect.data);
+        this.emit({ type: 'restored', node: node.id, throughSlot: effect.throughSlot });
+        break;
+      default:
+        break;
+    }
+    this.emit({ type: 'effect', node: node.id, effect });
+  }
+
+  private enqueue(message: Message<C>): number {
+    const id = this.nextMessageId;
+    this.nextMessageId += 1;
+    this.flight.set(id, { id, message });
+    return id;
+  }
+
+  private emit(event: ClusterEvent<C, O>): void {
+    for (const observer of this.observers) observer(event);
+  }
+
+  private get(id: NodeId): NodeState<C, O> {
+    const node = this.nodes.get(id);
+    assert(node !== undefined, () => `no node ${id}`);
+    return node;
+  }
+}

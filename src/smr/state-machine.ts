@@ -1,0 +1,15 @@
+/**
+ * The port every replicated state machine implements. Replicas apply the same
+ * commands in the same order, so `apply` must be deterministic: no clock, no
+ * randomness, no I/O, no iteration over anything whose order can differ.
+ */
+import type { Slot } from '../core/ids.js';
+
+export interface StateMachine<Command, Output> {
+  /** Applies one decided command; `slot` is where the log ordered it. */
+  apply(command: Command, slot: Slot): Output;
+  /** The whole state as bytes, enough for `restore` on another replica. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with one produced by `snapshot`. */
+  restore(snapshot: Uint8Array): void;
+}
