@@ -115,6 +115,17 @@ describe('paxos cluster scenarios', () => {
     assert.deepEqual(nack.message.promised, { round: 0, node: P2 });
   });
 
+  it('a restarted proposer never reissues a ballot it used before the crash', () => {
+    const cluster = newCluster();
+    const before = cluster.propose(P1, 'x')[0]?.message;
+    cluster.crash(P1);
+    cluster.restart(P1);
+    assert.equal(cluster.proposer(P1)?.phase.phase, 'idle', 'the restart forgot the attempt');
+    const after = cluster.propose(P1, 'y')[0]?.message;
+    assert.ok(before?.type === 'prepare' && after?.type === 'prepare');
+    assert.ok(compareBallots(after.ballot, before.ballot) > 0);
+  });
+
   it('stepProcess delivers the oldest message waiting for that process', () => {
     const cluster = newCluster();
     cluster.propose(P1, 'x');
@@ -146,7 +157,7 @@ type Op =
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('drop' as const, 'duplicate' as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('crash' as const, 'restart' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('crash' as const, 'restart' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('propose' as const, 'retry' as const), proposer: fc.constantFrom(0 as const, 1 as const) }) },
 );
 
@@ -185,7 +196,7 @@ function runOp(cluster: PaxosCluster<string>, op: Op, step: number): void {
 }
 
 describe('paxos cluster property', () => {
-  it('under any schedule of loss, duplication, reordering, crashes and restarts at most one value is chosen, every decision equals it, and a lone leader then decides', () => {
+  it('under any schedule of loss, duplication, reordering, crashes and restarts at most one value is chosen, every decision equals it, and once healed a lone leader gets a value chosen', () => {
     fc.assert(
       fc.property(fc.constantFrom(3, 5), fc.array(opArbitrary, { minLength: 10, maxLength: 150, size: 'max' }), (acceptors, ops) => {
         const cluster = newCluster(acceptors, [nodeId('l1'), nodeId('l2')]);
@@ -210,12 +221,14 @@ describe('paxos cluster property', () => {
         const chosen = cluster.chosen();
         assert.ok(chosen !== undefined, 'a lone leader with a healed network gets a value chosen');
         assert.ok(proposed.has(chosen), `validity: ${chosen} was proposed`);
-        for (const learner of [nodeId('l1'), nodeId('l2')]) assert.equal(cluster.learner(learner)?.decision(), chosen);
-        assert.equal(cluster.proposer(P1)?.query(), chosen);
-        const other = cluster.proposer(P2)?.query();
-        assert.ok(other === undefined || other === chosen);
+        assert.equal(cluster.proposer(P1)?.query(), chosen, 'the leader learns the chosen value');
+        // A learner that was down when the acceptances went by stays undecided (nobody
+        // resends them), so the check is agreement, not that every learner decided.
+        const answers = [P1, P2].map((p) => cluster.proposer(p)?.query()).concat(
+          [nodeId('l1'), nodeId('l2')].map((l) => cluster.learner(l)?.decision()));
+        assert.ok(answers.some((a) => a !== undefined) && answers.every((a) => a === undefined || a === chosen));
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 });

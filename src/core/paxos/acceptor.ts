@@ -107,18 +107,15 @@ export class Acceptor<V> {
     if (compareBallots(message.ballot, this.current.promised) < 0) return this.refuse(message, 'accept');
     const previous = this.current.accepted;
     // One proposer owns a ballot and sends one value in it, so a repeated accept in
-    // the same ballot is a duplicate and changes nothing durable.
+    // the same ballot is a duplicate: nothing durable changes, and we announce what
+    // we hold rather than what the message says, so that everything we send stays
+    // implied by our durable state even if ballot ownership were ever broken.
     const changed = previous === null || !ballotsEqual(previous.ballot, message.ballot);
     if (changed) {
       this.current = { promised: message.ballot, accepted: { ballot: message.ballot, value: message.value } };
     }
-    const send: PaxosMessage<V>[] = this.learners.map((learner) => ({
-      type: 'accepted',
-      from: this.id,
-      to: learner,
-      ballot: message.ballot,
-      value: message.value,
-    }));
+    const { ballot, value } = this.current.accepted ?? { ballot: message.ballot, value: message.value };
+    const send: PaxosMessage<V>[] = this.learners.map((learner) => ({ type: 'accepted', from: this.id, to: learner, ballot, value }));
     return { persist: changed ? this.current : null, afterDurable: { send } };
   }
 

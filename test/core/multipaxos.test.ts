@@ -1,0 +1,223 @@
+// Multi-Paxos replicas on the in-memory cluster harness: scripted scenarios,
+// each named after the property it shows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareBallots } from '../../src/core/ballot.js';
+import { nodeId, slot, type NodeId, type Slot } from '../../src/core/ids.js';
+import { Random } from '../../src/core/random.js';
+import { Cluster } from '../../src/sim/cluster.js';
+import type { StateMachine } from '../../src/smr/state-machine.js';
+import type { Message } from '../../src/core/multipaxos/types.js';
+
+/** A state machine that remembers the commands it applied, in order. */
+class AppendLog implements StateMachine<string, number> {
+  entries: string[] = [];
+  apply(command: string): number {
+    this.entries.push(command);
+    return this.entries.length;
+  }
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify(this.entries));
+  }
+  restore(bytes: Uint8Array): void {
+    this.entries = JSON.parse(new TextDecoder().decode(bytes)) as string[];
+  }
+}
+
+const N = (name: string): NodeId => nodeId(name);
+const three = [N('n1'), N('n2'), N('n3')];
+const five = [N('n1'), N('n2'), N('n3'), N('n4'), N('n5')];
+
+function makeCluster(members: NodeId[], seed = 1): { cluster: Cluster<string, number>; slots: Map<Slot, string> } {
+  const cluster = new Cluster<string, number>({ members, seed, stateMachine: () => new AppendLog() });
+  // Agreement is checked on every apply, not only at the end of a scenario.
+  const slots = new Map<Slot, string>();
+  cluster.observe((event) => {
+    if (event.type !== 'effect' || event.effect.type !== 'apply') return;
+    const value = JSON.stringify(event.effect.value);
+    const previous = slots.get(event.effect.slot);
+    assert.ok(previous === undefined || previous === value, `slot ${event.effect.slot} decided twice: ${previous} then ${value}`);
+    slots.set(event.effect.slot, value);
+  });
+  return { cluster, slots };
+}
+
+type Filter = (message: Message<string>) => boolean;
+
+/** Delivers messages (dropping those `cut` rejects) until none are left; bounded. */
+function settle(cluster: Cluster<string, number>, cut: Filter = () => false, stepsMax = 10_000): void {
+  for (let step = 0; step < stepsMax; step += 1) {
+    const next = cluster.inFlight()[0];
+    if (next === undefined) return;
+    if (cut(next.message)) cluster.drop(next.id);
+    else cluster.deliver(next.id);
+  }
+  assert.fail('the cluster did not settle');
+}
+
+function log(cluster: Cluster<string, number>, id: NodeId): string[] {
+  return (cluster.node(id).stateMachine as AppendLog).entries;
+}
+
+function leaderOf(cluster: Cluster<string, number>): NodeId | null {
+  const leaders = cluster.members.filter((id) => cluster.node(id).up && cluster.node(id).replica.status().role === 'leader');
+  return leaders.length === 0 ? null : (leaders[leaders.length - 1] as NodeId);
+}
+
+/** Ticks every live node and settles, until `done` or the bound. */
+function runTicks(cluster: Cluster<string, number>, ticks: number, cut: Filter = () => false, done = () => false): void {
+  for (let t = 0; t < ticks && !done(); t += 1) {
+    cluster.tickAll();
+    settle(cluster, cut);
+  }
+}
+
+test('a leader elected by campaign commits a run of commands on every replica in order', () => {
+  const { cluster } = makeCluster(three);
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  assert.equal(leaderOf(cluster), N('n1'));
+  for (let i = 0; i < 20; i += 1) cluster.propose(N('n1'), [`c${i}`]);
+  settle(cluster);
+  const expected = Array.from({ length: 20 }, (_, i) => `c${i}`);
+  for (const id of three) assert.deepEqual(log(cluster, id), expected, `log of ${id}`);
+});
+
+test('a follower forwards proposals to the leader it knows', () => {
+  const { cluster } = makeCluster(three);
+  cluster.input(N('n2'), { type: 'campaign' });
+  settle(cluster);
+  cluster.propose(N('n3'), ['via-follower']);
+  settle(cluster);
+  for (const id of three) assert.deepEqual(log(cluster, id), ['via-follower']);
+});
+
+test('an election happens by timeout alone, and exactly one leader emerges', () => {
+  const { cluster } = makeCluster(five, 7);
+  runTicks(cluster, 200, () => false, () => leaderOf(cluster) !== null);
+  const leaders = five.filter((id) => cluster.node(id).replica.status().role === 'leader');
+  assert.equal(leaders.length, 1);
+});
+
+test('after the leader is cut off a new one is elected, no chosen slot changes, and the logs converge', () => {
+  const { cluster, slots } = makeCluster(five, 3);
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  for (let i = 0; i < 10; i += 1) cluster.propose(N('n1'), [`a${i}`]);
+  // n1 is cut off mid-way: some of its accepts never arrive.
+  let delivered = 0;
+  settle(cluster, (m) => (m.from === 'n1' || m.to === 'n1') && ++delivered > 12);
+  const chosenBefore = new Map(slots);
+  const isolated: Filter = (m) => m.from === 'n1' || m.to === 'n1';
+  runTicks(cluster, 300, isolated, () => { const l = leaderOf(cluster); return l !== null && l !== N('n1'); });
+  const newLeader = five.find((id) => id !== 'n1' && cluster.node(id).replica.status().role === 'leader');
+  assert.ok(newLeader !== undefined, 'a new leader among the connected majority');
+  for (let i = 0; i < 10; i += 1) cluster.propose(newLeader, [`b${i}`]);
+  settle(cluster, isolated);
+  // Heal: n1 learns it was deposed and catches up.
+  runTicks(cluster, 100, () => false, () => five.every((id) => log(cluster, id).length === log(cluster, newLeader).length));
+  for (const [s, value] of chosenBefore) assert.equal(slots.get(s), value, `slot ${s} changed after the leader change`);
+  const reference = log(cluster, newLeader);
+  for (const b of ['b0', 'b9']) assert.ok(reference.includes(b));
+  for (const id of five) assert.deepEqual(log(cluster, id), reference, `log of ${id}`);
+});
+
+test('random delivery order with drops and duplicates never decides two values for one slot', () => {
+  for (let seed = 1; seed <= 30; seed += 1) {
+    const random = new Random(seed);
+    const { cluster } = makeCluster(three, seed);
+    let proposed = 0;
+    for (let step = 0; step < 3_000; step += 1) {
+      const flight = cluster.inFlight();
+      const roll = random.nextFloat();
+      if (flight.length > 0 && roll < 0.75) {
+        const pick = random.pick(flight);
+        const action = random.nextFloat();
+        if (action < 0.1) cluster.drop(pick.id);
+        else if (action < 0.15) cluster.duplicate(pick.id);
+        else cluster.deliver(pick.id);
+      } else if (roll < 0.9) {
+        cluster.tick(random.pick(three));
+      } else if (proposed < 40) {
+        cluster.propose(random.pick(three), [`s${seed}-${proposed}`]);
+        proposed += 1;
+      }
+    }
+    // The agreement check in makeCluster's observer throws on any disagreement.
+  }
+});
+
+test('a restarted acceptor keeps its promise: it refuses a ballot below the one it promised', () => {
+  const { cluster } = makeCluster(three);
+  cluster.input(N('n2'), { type: 'campaign' });
+  settle(cluster);
+  const promised = cluster.node(N('n3')).replica.promised;
+  cluster.crash(N('n3'));
+  cluster.restart(N('n3'));
+  assert.equal(compareBallots(cluster.node(N('n3')).replica.promised, promised), 0);
+  // A stale prepare with a lower ballot is refused with the promised ballot.
+  cluster.input(N('n3'), {
+    type: 'message',
+    message: { type: 'prepare', from: N('n1'), to: N('n3'), ballot: { round: 0, node: N('n1') }, fromSlot: slot(1) },
+  });
+  const reply = cluster.inFlight().find((m) => m.message.from === 'n3');
+  assert.equal(reply?.message.type, 'reject');
+});
+
+test('a crash that loses unsynced records never loses a decided command', () => {
+  const cluster = new Cluster<string, number>({ members: three, seed: 5, stateMachine: () => new AppendLog(), autoSync: false });
+  const syncAll = (): void => three.forEach((id) => cluster.sync(id));
+  cluster.input(N('n1'), { type: 'campaign' });
+  for (let i = 0; i < 50 && cluster.inFlight().length + 3 > 0; i += 1) {
+    syncAll();
+    settle(cluster);
+  }
+  for (let i = 0; i < 5; i += 1) cluster.propose(N('n1'), [`d${i}`]);
+  for (let i = 0; i < 20; i += 1) {
+    syncAll();
+    settle(cluster);
+  }
+  assert.deepEqual(log(cluster, N('n1')), ['d0', 'd1', 'd2', 'd3', 'd4']);
+  // New proposals are written but n1 crashes before syncing them.
+  cluster.propose(N('n1'), ['lost?']);
+  cluster.crash(N('n1'));
+  cluster.restart(N('n1'));
+  assert.deepEqual(log(cluster, N('n1')), ['d0', 'd1', 'd2', 'd3', 'd4'], 'decided commands are re-applied from the durable log');
+});
+
+test('a linearizable read is served only after a quorum confirms the leader', () => {
+  const { cluster } = makeCluster(three);
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  const ready: number[] = [];
+  cluster.observe((event) => {
+    if (event.type === 'effect' && event.effect.type === 'read-ready') ready.push(event.effect.id);
+  });
+  cluster.input(N('n1'), { type: 'read', id: 1 });
+  assert.deepEqual(ready, [], 'not before the heartbeat round completes');
+  settle(cluster);
+  assert.deepEqual(ready, [1]);
+  // Cut off from both followers, the leader can no longer confirm: the read waits.
+  cluster.input(N('n1'), { type: 'read', id: 2 });
+  settle(cluster, (m) => m.from === 'n1' || m.to === 'n1');
+  assert.deepEqual(ready, [1]);
+});
+
+test('a replica that missed compacted slots catches up by state transfer', () => {
+  const { cluster } = makeCluster(three);
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  cluster.crash(N('n3'));
+  for (let i = 0; i < 30; i += 1) cluster.propose(N('n1'), [`e${i}`]);
+  settle(cluster);
+  cluster.compact(N('n1'));
+  cluster.compact(N('n2'));
+  for (let i = 30; i < 35; i += 1) cluster.propose(N('n1'), [`e${i}`]);
+  settle(cluster);
+  cluster.restart(N('n3'));
+  runTicks(cluster, 50, () => false, () => log(cluster, N('n3')).length === 35);
+  assert.deepEqual(log(cluster, N('n3')), log(cluster, N('n1')));
+  const leaderCompacted = cluster.node(N('n1')).replica.status().compactedThrough;
+  assert.ok(leaderCompacted > 0);
+  assert.equal(cluster.node(N('n3')).replica.status().compactedThrough, leaderCompacted, 'n3 installed the snapshot');
+});
