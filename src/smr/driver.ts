@@ -1,0 +1,271 @@
+/**
+ * The replicated state machine driver: runs a pure Replica against real ports
+ * (a durable log, a peer transport, a state machine) and turns its effects into
+ * answers for the clients of this node.
+ *
+ * Persist-before-send: each step's Ready is queued; one writer drains the queue,
+ * making the records of every queued step durable with ONE log append (group
+ * commit), and only then releases those steps' effects, in step order. Steps keep
+ * running while a sync is in flight, so a busy node batches many steps per sync.
+ *
+ * The driver has no timers of its own: the node calls `tick()` and `expire(now)`,
+ * so tests and the simulator can drive it in virtual time.
+ */
+import { assert } from '../core/assert.js';
+import type { NodeId, Slot } from '../core/ids.js';
+import type { Replica } from '../core/multipaxos/replica.js';
+import type { DurableRecord, Effect, Input, Message, Ready, ReplicaStatus, Role } from '../core/multipaxos/types.js';
+import type { StateMachine } from './state-machine.js';
+
+/** Port: makes records durable. `append` resolves only once they survive a crash. */
+export interface DurableLog<C> {
+  append(records: readonly DurableRecord<C>[]): Promise<void>;
+}
+
+/** Port: best-effort delivery to peers (consensus tolerates loss). */
+export interface PeerSender<C> {
+  send(message: Message<C>): void;
+}
+
+export class NotLeaderError extends Error {
+  override readonly name = 'NotLeaderError';
+  constructor(
+    readonly leader: NodeId | null,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+export interface DriverOptions<C, O> {
+  readonly replica: Replica<C>;
+  readonly log: DurableLog<C>;
+  readonly peers: PeerSender<C>;
+  readonly stateMachine: StateMachine<C, O>;
+  /** A unique id per command, so the proposing node can find its caller on apply. */
+  readonly commandId: (command: C) => string;
+  /** Take a snapshot and compact after this many applied slots. */
+  readonly snapshotEverySlots: number;
+  /** The current time in milliseconds (injected so tests can control it). */
+  readonly now: () => number;
+  readonly onApplied?: (slot: Slot, command: C, output: O) => void;
+  readonly onRestored?: (throughSlot: Slot) => void;
+  readonly onRole?: (role: Role, leader: NodeId | null) => void;
+  readonly onFatal: (error: unknown) => void;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+  deadline: number;
+}
+
+export class ReplicaDriver<C, O> {
+  private readonly options: DriverOptions<C, O>;
+  private readonly queue: Ready<C>[] = [];
+  private writing = false;
+  private readonly proposals = new Map<string, Waiter<O>>();
+  private readonly reads = new Map<number, Waiter<void>>();
+  private nextReadId = 1;
+  private lastSnapshotSlot: Slot;
+  private leader: NodeId | null = null;
+  private failed = false;
+  /** Counters for metrics. */
+  readonly stats = { steps: 0, syncs: 0, recordsPersisted: 0, applied: 0, proposals: 0, reads: 0 };
+
+  constructor(options: DriverOptions<C, O>) {
+    this.options = options;
+    this.lastSnapshotSlot = options.replica.status().compactedThrough;
+    this.enqueue(options.replica.start());
+  }
+
+  get status(): ReplicaStatus {
+    return this.options.replica.status();
+  }
+
+  get knownLeader(): NodeId | null {
+    return this.leader;
+  }
+
+  step(input: Input<C>): void {
+    if (this.failed) return;
+    this.stats.steps += 1;
+    let ready: Ready<C>;
+    try {
+      ready = this.options.replica.step(input);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.enqueue(ready);
+  }
+
+  tick(): void {
+    this.step({ type: 'tick' });
+    this.expire(this.options.now());
+  }
+
+  receive(message: Message<C>): void {
+    this.step({ type: 'message', message });
+  }
+
+  /** Orders `command` through the log; resolves with its output once applied here. */
+  propose(command: C, timeoutMs: number): Promise<O> {
+    const id = this.options.commandId(command);
+    assert(!this.proposals.has(id), () => `command ${id} is already pending`);
+    this.stats.proposals += 1;
+    const promise = new Promise<O>((resolve, reject) => {
+      this.proposals.set(id, { resolve, reject, deadline: this.options.now() + timeoutMs });
+    });
+    this.step({ type: 'propose', commands: [command] });
+    return promise;
+  }
+
+  /** Resolves once a linearizable read may be served from the state machine. */
+  readBarrier(timeoutMs: number): Promise<void> {
+    const id = this.nextReadId;
+    this.nextReadId += 1;
+    this.stats.reads += 1;
+    const promise = new Promise<void>((resolve, reject) => {
+      this.reads.set(id, { resolve, reject, deadline: this.options.now() + timeoutMs });
+    });
+    this.step({ type: 'read', id });
+    return promise;
+  }
+
+  /** Fails every waiter whose deadline has passed. */
+  expire(now: number): void {
+    for (const [id, waiter] of this.proposals) {
+      if (waiter.deadline > now) continue;
+      this.proposals.delete(id);
+      waiter.reject(new TimeoutError('request timed out'));
+    }
+    for (const [id, waiter] of this.reads) {
+      if (waiter.deadline > now) continue;
+      this.reads.delete(id);
+      waiter.reject(new TimeoutError('request timed out'));
+    }
+  }
+
+  /** Rejects every waiter (shutdown). */
+  close(): void {
+    this.failed = true;
+    this.expire(Number.POSITIVE_INFINITY);
+  }
+
+  // ---------------------------------------------------------------- pipeline
+
+  private enqueue(ready: Ready<C>): void {
+    if (ready.persist.length === 0 && ready.afterDurable.length === 0) return;
+    if (ready.persist.length === 0 && this.queue.length === 0 && !this.writing) {
+      this.release(ready.afterDurable);
+      return;
+    }
+    this.queue.push(ready);
+    if (!this.writing) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0 && !this.failed) {
+        const batch = this.queue.splice(0, this.queue.length);
+        const records = batch.flatMap((ready) => ready.persist);
+        if (records.length > 0) {
+          await this.options.log.append(records);
+          this.stats.syncs += 1;
+          this.stats.recordsPersisted += records.length;
+        }
+        for (const ready of batch) this.release(ready.afterDurable);
+      }
+    } catch (error) {
+      // A failed fsync leaves the disk state unknown: continuing could break a
+      // promise. Stop the node (the PostgreSQL "fsyncgate" lesson).
+      this.fail(error);
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private release(effects: readonly Effect<C>[]): void {
+    for (const effect of effects) {
+      if (this.failed) return;
+      this.carryOut(effect);
+    }
+    this.maybeSnapshot();
+  }
+
+  private carryOut(effect: Effect<C>): void {
+    switch (effect.type) {
+      case 'send':
+        this.options.peers.send(effect.message);
+        return;
+      case 'apply':
+        if (effect.value.kind === 'noop') return;
+        for (const command of effect.value.commands) {
+          const output = this.options.stateMachine.apply(command, effect.slot);
+          this.stats.applied += 1;
+          this.options.onApplied?.(effect.slot, command, output);
+          const id = this.options.commandId(command);
+          const waiter = this.proposals.get(id);
+          if (waiter !== undefined) {
+            this.proposals.delete(id);
+            waiter.resolve(output);
+          }
+        }
+        return;
+      case 'restore':
+        this.options.stateMachine.restore(effect.data);
+        this.lastSnapshotSlot = effect.throughSlot;
+        this.options.onRestored?.(effect.throughSlot);
+        return;
+      case 'read-ready':
+        this.takeRead(effect.id)?.resolve();
+        return;
+      case 'read-rejected':
+        this.takeRead(effect.id)?.reject(new NotLeaderError(effect.leader, 'not the leader'));
+        return;
+      case 'proposals-dropped':
+        for (const command of effect.commands) {
+          const id = this.options.commandId(command);
+          const waiter = this.proposals.get(id);
+          if (waiter === undefined) continue;
+          this.proposals.delete(id);
+          waiter.reject(new NotLeaderError(effect.leader, effect.reason));
+        }
+        return;
+      case 'role':
+        this.leader = effect.leader;
+        this.options.onRole?.(effect.role, effect.leader);
+        return;
+      default: {
+        const never: never = effect;
+        assert(false, () => `unknown effect ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private takeRead(id: number): Waiter<void> | undefined {
+    const waiter = this.reads.get(id);
+    this.reads.delete(id);
+    return waiter;
+  }
+
+  private maybeSnapshot(): void {
+    const status = this.options.replica.status();
+    if (status.appliedThrough - this.lastSnapshotSlot < this.options.snapshotEverySlots) return;
+    this.lastSnapshotSlot = status.appliedThrough;
+    this.step({ type: 'compact', throughSlot: status.appliedThrough, data: this.options.stateMachine.snapshot() });
+  }
+
+  private fail(error: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.expire(Number.POSITIVE_INFINITY);
+    this.options.onFatal(error);
+  }
+}

@@ -1,0 +1,146 @@
+// The driver: persist-before-send with group commit, answers to proposers and
+// readers, snapshots, and what happens when the disk fails.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nodeId, type NodeId } from '../../src/core/ids.js';
+import { Replica } from '../../src/core/multipaxos/replica.js';
+import { DEFAULT_TIMING, type DurableRecord, type Message } from '../../src/core/multipaxos/types.js';
+import { ReplicaDriver, NotLeaderError, TimeoutError, type DurableLog } from '../../src/smr/driver.js';
+import type { StateMachine } from '../../src/smr/state-machine.js';
+
+interface Cmd {
+  id: string;
+  text: string;
+}
+
+class Texts implements StateMachine<Cmd, number> {
+  texts: string[] = [];
+  apply(command: Cmd): number {
+    this.texts.push(command.text);
+    return this.texts.length;
+  }
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify(this.texts));
+  }
+  restore(bytes: Uint8Array): void {
+    this.texts = JSON.parse(new TextDecoder().decode(bytes)) as string[];
+  }
+}
+
+/** A log whose syncs complete when the test says so, recording what each sync held. */
+class ManualLog implements DurableLog<Cmd> {
+  durable: DurableRecord<Cmd>[] = [];
+  syncs: number[] = [];
+  private waiting: { records: readonly DurableRecord<Cmd>[]; done: () => void; fail: (e: Error) => void }[] = [];
+  append(records: readonly DurableRecord<Cmd>[]): Promise<void> {
+    return new Promise((done, fail) => this.waiting.push({ records, done, fail }));
+  }
+  async completeAll(): Promise<void> {
+    const batch = this.waiting.splice(0);
+    for (const w of batch) {
+      this.durable.push(...w.records);
+      this.syncs.push(w.records.length);
+      w.done();
+    }
+    await flush();
+  }
+  /** Completes syncs until none is waiting (bounded). */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 100 && this.waiting.length > 0; i += 1) await this.completeAll();
+  }
+  async failNext(): Promise<void> {
+    this.waiting.shift()?.fail(new Error('EIO: fsync failed'));
+    await flush();
+  }
+  get pending(): number {
+    return this.waiting.length;
+  }
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const members = [nodeId('n1'), nodeId('n2'), nodeId('n3')];
+
+function makeNode(self: NodeId, log: DurableLog<Cmd>, sent: Message<Cmd>[], now: () => number, fatal: unknown[] = []) {
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self, members, seed: 1 });
+  const machine = new Texts();
+  const driver = new ReplicaDriver<Cmd, number>({
+    replica,
+    log,
+    peers: { send: (m) => sent.push(m) },
+    stateMachine: machine,
+    commandId: (c) => c.id,
+    snapshotEverySlots: 1_000,
+    now,
+    onFatal: (e) => fatal.push(e),
+  });
+  return { driver, machine };
+}
+
+test('no message leaves before the records of its step are durable, and one sync covers many steps', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver } = makeNode(members[0] as NodeId, log, sent, () => 0);
+  driver.step({ type: 'campaign' });
+  assert.equal(sent.length, 0, 'prepares wait for the promise to be durable');
+  await log.completeAll();
+  assert.equal(sent.filter((m) => m.type === 'prepare').length, 2);
+  // Promises arrive; the leader proposes three commands while no sync completes.
+  for (const from of [members[1], members[2]] as NodeId[]) {
+    driver.receive({ type: 'promise', from, to: members[0] as NodeId, ballot: { round: 0, node: members[0] as NodeId }, fromSlot: 1 as never, accepted: [], decided: [], decidedTruncated: false, compactedThrough: 0 as never });
+  }
+  // The first proposal's sync is in flight while the next two are made: those
+  // two must share the next sync.
+  const outputs = ['a', 'b', 'c'].map((text) => driver.propose({ id: text, text }, 1_000));
+  sent.length = 0;
+  assert.ok(log.pending <= 1, 'one sync in flight at a time');
+  await log.completeAll();
+  await log.completeAll();
+  assert.ok(sent.some((m) => m.type === 'accept'));
+  assert.ok(log.syncs.some((n) => n >= 2), `some sync carried several records: ${log.syncs.join(',')}`);
+  // Votes from n2 decide both slots; the proposals resolve with their outputs.
+  for (const m of sent.filter((x) => x.type === 'accept' && x.to === 'n2')) {
+    if (m.type === 'accept') driver.receive({ type: 'accepted', from: nodeId('n2'), to: m.from, ballot: m.ballot, slot: m.slot });
+  }
+  await log.settle();
+  assert.deepEqual(await Promise.all(outputs), [1, 2, 3]);
+});
+
+test('a proposal on a node that knows no leader is rejected at once with NotLeaderError', async () => {
+  const { driver } = makeNode(members[1] as NodeId, new ManualLog(), [], () => 0);
+  await assert.rejects(driver.propose({ id: 'x', text: 'x' }, 1_000), NotLeaderError);
+});
+
+test('a read on a candidate is refused rather than served from possibly stale state', async () => {
+  const log = new ManualLog();
+  const { driver } = makeNode(members[0] as NodeId, log, [], () => 0);
+  driver.step({ type: 'campaign' });
+  await log.completeAll();
+  await assert.rejects(driver.readBarrier(50), NotLeaderError);
+});
+
+test('a failed sync stops the node and fails its waiters instead of carrying on', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const fatal: unknown[] = [];
+  const { driver } = makeNode(members[0] as NodeId, log, sent, () => 0, fatal);
+  driver.step({ type: 'campaign' });
+  await log.failNext();
+  assert.equal(fatal.length, 1);
+  assert.equal(sent.length, 0, 'nothing that depended on the failed write was sent');
+  driver.step({ type: 'tick' });
+  assert.equal(log.pending, 0, 'a stopped node takes no more steps');
+});
+
+test('TimeoutError is what an expired proposal gets', async () => {
+  let now = 0;
+  const log = new ManualLog();
+  const { driver } = makeNode(members[0] as NodeId, log, [], () => now);
+  driver.step({ type: 'campaign' });
+  await log.completeAll();
+  driver.receive({ type: 'promise', from: nodeId('n2'), to: nodeId('n1'), ballot: { round: 0, node: nodeId('n1') }, fromSlot: 1 as never, accepted: [], decided: [], decidedTruncated: false, compactedThrough: 0 as never });
+  await log.completeAll();
+  const pending = driver.propose({ id: 'slow', text: 'slow' }, 10);
+  now = 11;
+  driver.expire(now);
+  await assert.rejects(pending, TimeoutError);
+});
