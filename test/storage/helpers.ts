@@ -1,0 +1,125 @@
+/**
+ * Shared pieces of the storage tests: temp directories that are always
+ * removed, deterministic payloads, and the harnesses that let one contract
+ * suite drive both the file log and its in-memory twin.
+ */
+import { mkdtemp, open, readdir, readFile, rm, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryWalDisk } from '../../src/storage/memory.js';
+import type { OpenedWal, WalLimits } from '../../src/storage/ports.js';
+import { parseSegmentFileName } from '../../src/storage/segment.js';
+import { FileWal } from '../../src/storage/wal.js';
+
+export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'synod-storage-test-'));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+export function texts(payloads: readonly Uint8Array[]): string[] {
+  return payloads.map((payload) => new TextDecoder().decode(payload));
+}
+
+/** `length` bytes that differ from those of any other `seed`. */
+export function payload(seed: number, length: number): Uint8Array {
+  const result = new Uint8Array(length);
+  let state = (seed * 2654435761 + 1) >>> 0;
+  for (let index = 0; index < length; index += 1) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    result[index] = state >>> 24;
+  }
+  return result;
+}
+
+/** Hex of each payload, for deepEqual assertions with readable diffs. */
+export function hexes(payloads: readonly Uint8Array[]): string[] {
+  return payloads.map((payload) => Buffer.from(payload).toString('hex'));
+}
+
+/** One log's storage, driven the same way whether it is a directory or a `MemoryWalDisk`. */
+export interface WalHarness {
+  readonly kind: 'file' | 'memory';
+  /** Opens (recovers) the log; the previous one must be closed. */
+  open(limits?: Partial<WalLimits>): Promise<OpenedWal>;
+  /** The last segment's name in errors, and its bytes. The log must be closed. */
+  lastSegment(): Promise<{ readonly file: string; readonly bytes: Uint8Array }>;
+  /** Cuts the last segment to `length` bytes. */
+  truncateLastSegment(length: number): Promise<void>;
+  /** Flips every bit of the byte at `offset` of the last segment. */
+  flipByte(offset: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export type WalHarnessFactory = () => Promise<WalHarness>;
+
+export const memoryHarness: WalHarnessFactory = async () => {
+  let disk: MemoryWalDisk | null = null;
+  return {
+    kind: 'memory',
+    async open(limits = {}) {
+      disk ??= new MemoryWalDisk('contract', limits);
+      return disk.open();
+    },
+    async lastSegment() {
+      if (disk === null) throw new Error('not opened yet');
+      return { file: disk.fileName(), bytes: disk.segmentBytes() };
+    },
+    async truncateLastSegment(length) {
+      disk?.truncate(length);
+    },
+    async flipByte(offset) {
+      disk?.corruptByte(offset);
+    },
+    async dispose() {},
+  };
+};
+
+export const fileHarness: WalHarnessFactory = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'synod-wal-test-'));
+  const last = async (): Promise<string> => {
+    const sequences = (await readdir(dir)).map(parseSegmentFileName).filter((sequence) => sequence !== null);
+    const newest = Math.max(...sequences);
+    return join(dir, `${String(newest).padStart(16, '0')}.seg`);
+  };
+  return {
+    kind: 'file',
+    open: (limits = {}) => FileWal.open(dir, { limits }),
+    async lastSegment() {
+      const file = await last();
+      return { file, bytes: await readFile(file) };
+    },
+    async truncateLastSegment(length) {
+      await truncate(await last(), length);
+    },
+    async flipByte(offset) {
+      const handle = await open(await last(), 'r+');
+      try {
+        const one = new Uint8Array(1);
+        await handle.read(one, 0, 1, offset);
+        one[0] = (one[0] ?? 0) ^ 0xff;
+        await handle.write(one, 0, 1, offset);
+      } finally {
+        await handle.close();
+      }
+    },
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+};
+
+/** Runs `test` on a fresh harness and always disposes of it. */
+export async function withHarness(factory: WalHarnessFactory, test: (harness: WalHarness) => Promise<void>): Promise<void> {
+  const harness = await factory();
+  try {
+    await test(harness);
+  } finally {
+    await harness.dispose();
+  }
+}
