@@ -1,0 +1,219 @@
+/**
+ * The binary encoding of Message<C>, the peer-to-peer messages of Multi-Paxos.
+ *
+ *   message := tag:u8 from:string to:string fields...
+ *
+ * Each variant's fields follow in the order of writeFields below. Integers are
+ * canonical unsigned LEB128 varints, strings and byte strings are
+ * varint-length-prefixed, booleans are one byte 0/1 (see buffer.ts).
+ *
+ * What decodeMessage checks, beyond "well-formed and nothing left over":
+ *   - the tag is known; node ids are non-empty UTF-8 of at most nodeIdBytesMax
+ *     bytes; from !== to (the core never messages itself);
+ *   - ballots: see ballotProblem (non-empty node unless ZERO_BALLOT);
+ *   - slots are non-negative integers, and the slot of a vote or decision is >= 1;
+ *   - promise.accepted, promise.decided and catchup-reply.decided are strictly
+ *     increasing by slot; lists hold at most entriesMax entries, byte strings at
+ *     most bytesMax bytes;
+ *   - every command passes the command codec.
+ * It does not check relations the receiving replica already handles (a
+ * catch-up range with fromSlot > throughSlot is just empty; a vote in a ballot
+ * above the promise's is the acceptor's problem to report, not the wire's).
+ *
+ * Adding a variant: give it a new number in MESSAGE_TAGS (never reuse one: tags
+ * are the protocol), then the compiler points at the two switches to extend.
+ */
+import { assertNever } from '../core/assert.js';
+import type { Message, MessageType } from '../core/multipaxos/types.js';
+import { DEFAULT_WIRE_LIMITS, Reader, Writer, type WireLimits } from './buffer.js';
+import type { CommandCodec } from './command-codec.js';
+import { WireError } from './errors.js';
+import {
+  readAcceptedEntries,
+  readBallot,
+  readCommands,
+  readCounter,
+  readDecidedEntries,
+  readEntrySlot,
+  readNodeId,
+  readSlot,
+  readSlotValue,
+  writeAcceptedEntries,
+  writeBallot,
+  writeCommands,
+  writeCounter,
+  writeDecidedEntries,
+  writeEntrySlot,
+  writeNodeId,
+  writeSlot,
+  writeSlotValue,
+} from './fields.js';
+
+export const MESSAGE_TAGS = Object.freeze({
+  prepare: 1,
+  promise: 2,
+  accept: 3,
+  accepted: 4,
+  reject: 5,
+  heartbeat: 6,
+  'heartbeat-ack': 7,
+  'catchup-request': 8,
+  'catchup-reply': 9,
+  snapshot: 10,
+  forward: 11,
+} as const satisfies Record<MessageType, number>);
+
+const TYPE_OF_TAG: ReadonlyMap<number, MessageType> = new Map(
+  Object.entries(MESSAGE_TAGS).map(([type, tag]) => [tag, type as MessageType]),
+);
+
+/** Appends the encoding of `message` to `writer` (the transport frames it in place). */
+export function writeMessage<C>(writer: Writer, message: Message<C>, codec: CommandCodec<C>): void {
+  writer.u8(MESSAGE_TAGS[message.type]);
+  writeNodeId(writer, message.from, 'from');
+  writeNodeId(writer, message.to, 'to');
+  const m = message;
+  switch (m.type) {
+    case 'prepare':
+      writeBallot(writer, m.ballot, 'ballot');
+      writeSlot(writer, m.fromSlot);
+      return;
+    case 'promise':
+      writeBallot(writer, m.ballot, 'ballot');
+      writeSlot(writer, m.fromSlot);
+      writeAcceptedEntries(writer, m.accepted, codec, 'accepted');
+      writeDecidedEntries(writer, m.decided, codec, 'decided');
+      writer.bool(m.decidedTruncated);
+      writeSlot(writer, m.compactedThrough);
+      return;
+    case 'accept':
+      writeBallot(writer, m.ballot, 'ballot');
+      writeEntrySlot(writer, m.slot);
+      writeSlotValue(writer, m.value, codec, 'value');
+      writeSlot(writer, m.commitThrough);
+      return;
+    case 'accepted':
+      writeBallot(writer, m.ballot, 'ballot');
+      writeEntrySlot(writer, m.slot);
+      return;
+    case 'reject':
+      writeBallot(writer, m.ballot, 'ballot');
+      writeBallot(writer, m.promised, 'promised');
+      return;
+    case 'heartbeat':
+      writeBallot(writer, m.ballot, 'ballot');
+      writeSlot(writer, m.commitThrough);
+      writeCounter(writer, m.readRound);
+      return;
+    case 'heartbeat-ack':
+      writeBallot(writer, m.ballot, 'ballot');
+      writeCounter(writer, m.readRound);
+      writeSlot(writer, m.decidedThrough);
+      return;
+    case 'catchup-request':
+      writeSlot(writer, m.fromSlot);
+      writeSlot(writer, m.throughSlot);
+      return;
+    case 'catchup-reply':
+      writeDecidedEntries(writer, m.decided, codec, 'decided');
+      return;
+    case 'snapshot':
+      writeSlot(writer, m.throughSlot);
+      writer.bytes(m.data, 'snapshot data');
+      return;
+    case 'forward':
+      writeCommands(writer, m.commands, codec, 'commands');
+      return;
+    default:
+      assertNever(m, 'message');
+  }
+}
+
+/** Reads one message from `reader`, leaving any bytes after it unread. */
+export function readMessage<C>(reader: Reader, codec: CommandCodec<C>): Message<C> {
+  const tag = reader.u8('message tag');
+  const type = TYPE_OF_TAG.get(tag);
+  if (type === undefined) throw new WireError('unknown-tag', `unknown message tag ${tag}`);
+  try {
+    const from = readNodeId(reader, 'from');
+    const to = readNodeId(reader, 'to');
+    if (from === to) throw new WireError('invalid', `from and to are both ${JSON.stringify(from)}`);
+    switch (type) {
+      case 'prepare':
+        return { type, from, to, ballot: readBallot(reader, 'ballot'), fromSlot: readSlot(reader, 'fromSlot') };
+      case 'promise':
+        return {
+          type,
+          from,
+          to,
+          ballot: readBallot(reader, 'ballot'),
+          fromSlot: readSlot(reader, 'fromSlot'),
+          accepted: readAcceptedEntries(reader, codec, 'accepted'),
+          decided: readDecidedEntries(reader, codec, 'decided'),
+          decidedTruncated: reader.bool('decidedTruncated'),
+          compactedThrough: readSlot(reader, 'compactedThrough'),
+        };
+      case 'accept':
+        return {
+          type,
+          from,
+          to,
+          ballot: readBallot(reader, 'ballot'),
+          slot: readEntrySlot(reader, 'slot'),
+          value: readSlotValue(reader, codec, 'value'),
+          commitThrough: readSlot(reader, 'commitThrough'),
+        };
+      case 'accepted':
+        return { type, from, to, ballot: readBallot(reader, 'ballot'), slot: readEntrySlot(reader, 'slot') };
+      case 'reject':
+        return { type, from, to, ballot: readBallot(reader, 'ballot'), promised: readBallot(reader, 'promised') };
+      case 'heartbeat':
+        return {
+          type,
+          from,
+          to,
+          ballot: readBallot(reader, 'ballot'),
+          commitThrough: readSlot(reader, 'commitThrough'),
+          readRound: readCounter(reader, 'readRound'),
+        };
+      case 'heartbeat-ack':
+        return {
+          type,
+          from,
+          to,
+          ballot: readBallot(reader, 'ballot'),
+          readRound: readCounter(reader, 'readRound'),
+          decidedThrough: readSlot(reader, 'decidedThrough'),
+        };
+      case 'catchup-request':
+        return { type, from, to, fromSlot: readSlot(reader, 'fromSlot'), throughSlot: readSlot(reader, 'throughSlot') };
+      case 'catchup-reply':
+        return { type, from, to, decided: readDecidedEntries(reader, codec, 'decided') };
+      case 'snapshot':
+        return { type, from, to, throughSlot: readSlot(reader, 'throughSlot'), data: reader.bytes('data') };
+      case 'forward':
+        return { type, from, to, commands: readCommands(reader, codec, 'commands') };
+      default:
+        return assertNever(type, 'message type');
+    }
+  } catch (error) {
+    // Name the variant in the message: "promise: accepted[3].ballot: ..." is
+    // what an operator reading the log needs.
+    if (error instanceof WireError) throw new WireError(error.code, `${type}: ${error.message}`);
+    throw error;
+  }
+}
+
+export function encodeMessage<C>(message: Message<C>, codec: CommandCodec<C>, limits: WireLimits = DEFAULT_WIRE_LIMITS): Uint8Array {
+  const writer = new Writer(limits);
+  writeMessage(writer, message, codec);
+  return writer.finish();
+}
+
+/** Decodes exactly one message: trailing bytes are an error. */
+export function decodeMessage<C>(bytes: Uint8Array, codec: CommandCodec<C>, limits: WireLimits = DEFAULT_WIRE_LIMITS): Message<C> {
+  const reader = new Reader(bytes, limits);
+  const message = readMessage(reader, codec);
+  reader.end(message.type);
+  return message;
+}
