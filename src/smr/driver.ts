@@ -72,6 +72,12 @@ export class ReplicaDriver<C, O> {
   private readonly reads = new Map<number, Waiter<void>>();
   private nextReadId = 1;
   private lastSnapshotSlot: Slot;
+  /**
+   * The last slot the state machine has really applied. The replica's own
+   * `appliedThrough` runs ahead of it: it counts apply effects emitted, which
+   * wait here until their step's records are durable.
+   */
+  private appliedSlot: Slot = 0 as Slot;
   private leader: NodeId | null = null;
   private failed = false;
   /** Counters for metrics. */
@@ -85,6 +91,11 @@ export class ReplicaDriver<C, O> {
 
   get status(): ReplicaStatus {
     return this.options.replica.status();
+  }
+
+  /** What the state machine reflects now: every slot up to this one. */
+  get appliedThrough(): Slot {
+    return this.appliedSlot;
   }
 
   get knownLeader(): NodeId | null {
@@ -205,6 +216,7 @@ export class ReplicaDriver<C, O> {
         this.options.peers.send(effect.message);
         return;
       case 'apply':
+        this.appliedSlot = effect.slot;
         if (effect.value.kind === 'noop') return;
         for (const command of effect.value.commands) {
           const output = this.options.stateMachine.apply(command, effect.slot);
@@ -220,6 +232,7 @@ export class ReplicaDriver<C, O> {
         return;
       case 'restore':
         this.options.stateMachine.restore(effect.data);
+        this.appliedSlot = effect.throughSlot;
         this.lastSnapshotSlot = effect.throughSlot;
         this.options.onRestored?.(effect.throughSlot);
         return;
@@ -255,11 +268,14 @@ export class ReplicaDriver<C, O> {
     return waiter;
   }
 
+  /**
+   * Snapshots the state machine as it is now, labelled with the slot it really
+   * reflects (never the replica's count of emitted applies, which may be ahead).
+   */
   private maybeSnapshot(): void {
-    const status = this.options.replica.status();
-    if (status.appliedThrough - this.lastSnapshotSlot < this.options.snapshotEverySlots) return;
-    this.lastSnapshotSlot = status.appliedThrough;
-    this.step({ type: 'compact', throughSlot: status.appliedThrough, data: this.options.stateMachine.snapshot() });
+    if (this.appliedSlot - this.lastSnapshotSlot < this.options.snapshotEverySlots) return;
+    this.lastSnapshotSlot = this.appliedSlot;
+    this.step({ type: 'compact', throughSlot: this.appliedSlot, data: this.options.stateMachine.snapshot() });
   }
 
   private fail(error: unknown): void {

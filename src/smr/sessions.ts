@@ -11,6 +11,7 @@
  */
 import { assert } from '../core/assert.js';
 import type { Slot } from '../core/ids.js';
+import { base64ToBytes, bytesJsonReplacer, bytesJsonReviver, bytesToBase64 } from './bytes-json.js';
 import type { StateMachine } from './state-machine.js';
 
 export interface SessionCommand<Op> {
@@ -78,25 +79,14 @@ export class SessionStateMachine<Op, Output> implements StateMachine<SessionComm
       inner: bytesToBase64(this.inner.snapshot()),
       sessions: [...this.sessions] as [string, SessionEntry<unknown>][],
     };
-    return new TextEncoder().encode(JSON.stringify(shape));
+    return new TextEncoder().encode(JSON.stringify(shape, bytesJsonReplacer));
   }
 
   restore(snapshot: Uint8Array): void {
-    const shape = JSON.parse(new TextDecoder().decode(snapshot)) as SnapshotShape;
-    this.inner.restore(base64ToBytes(shape.inner));
+    const shape = JSON.parse(new TextDecoder().decode(snapshot), bytesJsonReviver) as SnapshotShape;
+    const inner = base64ToBytes(shape.inner);
+    if (inner === null) throw new Error('session snapshot: the inner state is not base64');
+    this.inner.restore(inner);
     this.sessions = new Map(shape.sessions as [string, SessionEntry<Output>][]);
   }
-}
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-function base64ToBytes(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

@@ -144,3 +144,31 @@ test('TimeoutError is what an expired proposal gets', async () => {
   driver.expire(now);
   await assert.rejects(pending, TimeoutError);
 });
+
+test('a snapshot holds exactly the state of the slot it is labelled with, even while applies wait for a sync', async () => {
+  const log = new ManualLog();
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 });
+  const machine = new Texts();
+  const driver = new ReplicaDriver<Cmd, number>({
+    replica,
+    log,
+    peers: { send: () => undefined },
+    stateMachine: machine,
+    commandId: (c) => c.id,
+    snapshotEverySlots: 3,
+    now: () => 0,
+    onFatal: (e) => assert.fail(String(e)),
+  });
+  driver.step({ type: 'campaign' });
+  // Many slots are decided in memory while the first sync is still in flight:
+  // the replica has emitted their applies, the state machine has not run them.
+  for (let i = 0; i < 20; i += 1) void driver.propose({ id: `c${i}`, text: `c${i}` }, 1_000);
+  await log.settle();
+  const snapshots = log.durable.filter((r) => r.kind === 'snapshot');
+  assert.ok(snapshots.length >= 2, 'snapshots were taken');
+  for (const record of snapshots) {
+    if (record.kind !== 'snapshot') continue;
+    const texts = JSON.parse(new TextDecoder().decode(record.data)) as string[];
+    assert.equal(texts.length, record.throughSlot, `snapshot through slot ${record.throughSlot} holds ${texts.length} commands`);
+  }
+});

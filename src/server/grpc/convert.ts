@@ -1,0 +1,192 @@
+/**
+ * Conversions between the etcd wire shapes (proto-loader objects: snake_case,
+ * int64 as decimal strings, enums as names) and the key-value store's types.
+ * Every incoming value is checked here; a bad one becomes an InvalidArgument
+ * error for the caller, never an exception inside the store.
+ */
+import * as kv from '../../kv/types.js';
+import type * as pb from '../proto.js';
+
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const INVALID_ARGUMENT = 3;
+
+function invalid(message: string): RequestError {
+  return new RequestError(INVALID_ARGUMENT, message);
+}
+
+/** An int64 field as a safe JS number; revisions and lease ids stay below 2^53 in practice. */
+export function num(value: pb.Int64 | number | undefined | null, field: string): number {
+  if (value === undefined || value === null) return 0;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isSafeInteger(n)) throw invalid(`${field}: ${String(value)} is out of range`);
+  return n;
+}
+
+function bytes(value: Uint8Array | undefined | null): Uint8Array {
+  return value === undefined || value === null ? new Uint8Array(0) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+function optionalBytes(value: Uint8Array | undefined | null): Uint8Array | undefined {
+  return value === undefined || value === null || value.length === 0 ? undefined : bytes(value);
+}
+
+const SORT_ORDERS: readonly kv.SortOrder[] = ['NONE', 'ASCEND', 'DESCEND'];
+const SORT_TARGETS: readonly kv.SortTarget[] = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
+const RESULTS: readonly kv.CompareResult[] = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
+
+function enumName<T extends string>(value: T | number | undefined, names: readonly T[], field: string): T {
+  if (value === undefined) return names[0] as T;
+  if (typeof value === 'number') {
+    const name = names[value];
+    if (name === undefined) throw invalid(`${field}: unknown value ${value}`);
+    return name;
+  }
+  if (!names.includes(value)) throw invalid(`${field}: unknown value ${value}`);
+  return value;
+}
+
+export function rangeFromPb(request: pb.RangeRequest): kv.RangeRequest {
+  return {
+    key: bytes(request.key),
+    rangeEnd: optionalBytes(request.range_end),
+    limit: num(request.limit, 'limit'),
+    revision: num(request.revision, 'revision'),
+    sortOrder: enumName(request.sort_order, SORT_ORDERS, 'sort_order'),
+    sortTarget: enumName(request.sort_target, SORT_TARGETS, 'sort_target'),
+    serializable: request.serializable === true,
+    keysOnly: request.keys_only === true,
+    countOnly: request.count_only === true,
+    minModRevision: num(request.min_mod_revision, 'min_mod_revision'),
+    maxModRevision: num(request.max_mod_revision, 'max_mod_revision'),
+    minCreateRevision: num(request.min_create_revision, 'min_create_revision'),
+    maxCreateRevision: num(request.max_create_revision, 'max_create_revision'),
+  };
+}
+
+export function putFromPb(request: pb.PutRequest): kv.PutRequest {
+  return {
+    key: bytes(request.key),
+    value: bytes(request.value),
+    lease: num(request.lease, 'lease'),
+    prevKv: request.prev_kv === true,
+    ignoreValue: request.ignore_value === true,
+    ignoreLease: request.ignore_lease === true,
+  };
+}
+
+export function deleteFromPb(request: pb.DeleteRangeRequest): kv.DeleteRangeRequest {
+  return { key: bytes(request.key), rangeEnd: optionalBytes(request.range_end), prevKv: request.prev_kv === true };
+}
+
+function compareFromPb(compare: pb.Compare): kv.Compare {
+  const base = {
+    key: bytes(compare.key),
+    rangeEnd: optionalBytes(compare.range_end),
+    result: enumName(compare.result, RESULTS, 'compare.result'),
+  };
+  const target = enumName(compare.target, ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'] as const, 'compare.target');
+  switch (target) {
+    case 'VERSION':
+      return { ...base, target, version: num(compare.version, 'compare.version') };
+    case 'CREATE':
+      return { ...base, target, createRevision: num(compare.create_revision, 'compare.create_revision') };
+    case 'MOD':
+      return { ...base, target, modRevision: num(compare.mod_revision, 'compare.mod_revision') };
+    case 'VALUE':
+      return { ...base, target, value: bytes(compare.value) };
+    case 'LEASE':
+      return { ...base, target, lease: num(compare.lease, 'compare.lease') };
+  }
+}
+
+function requestOpFromPb(op: pb.RequestOp, depth: number): kv.RequestOp {
+  switch (op.request) {
+    case 'request_range':
+      return { type: 'range', request: rangeFromPb(op.request_range) };
+    case 'request_put':
+      return { type: 'put', request: putFromPb(op.request_put) };
+    case 'request_delete_range':
+      return { type: 'delete-range', request: deleteFromPb(op.request_delete_range) };
+    case 'request_txn':
+      return { type: 'txn', request: txnFromPb(op.request_txn, depth + 1) };
+    default:
+      throw invalid('etcdserver: request op is empty');
+  }
+}
+
+/** Nesting is bounded so a hostile request cannot exhaust the stack. */
+const TXN_DEPTH_MAX = 16;
+
+export function txnFromPb(request: pb.TxnRequest, depth = 0): kv.TxnRequest {
+  if (depth > TXN_DEPTH_MAX) throw invalid(`txn nested deeper than ${TXN_DEPTH_MAX}`);
+  return {
+    compare: (request.compare ?? []).map(compareFromPb),
+    success: (request.success ?? []).map((op) => requestOpFromPb(op, depth)),
+    failure: (request.failure ?? []).map((op) => requestOpFromPb(op, depth)),
+  };
+}
+
+// ---------------------------------------------------------------- responses
+
+export interface HeaderIds {
+  readonly clusterId: bigint;
+  readonly memberId: bigint;
+  readonly raftTerm: number;
+}
+
+export function headerToPb(ids: HeaderIds, revision: number): pb.Init<pb.ResponseHeader<pb.Int64Like>> {
+  return { cluster_id: ids.clusterId.toString(), member_id: ids.memberId.toString(), revision: String(revision), raft_term: String(ids.raftTerm) };
+}
+
+export function kvToPb(pair: kv.KeyValue): pb.Init<pb.KeyValue<pb.Int64Like>> {
+  return {
+    key: pair.key,
+    create_revision: String(pair.createRevision),
+    mod_revision: String(pair.modRevision),
+    version: String(pair.version),
+    value: pair.value,
+    lease: String(pair.lease),
+  };
+}
+
+export function rangeToPb(ids: HeaderIds, response: kv.RangeResponse): pb.Init<pb.RangeResponse<pb.Int64Like>> {
+  return { header: headerToPb(ids, response.header.revision), kvs: response.kvs.map(kvToPb), more: response.more, count: String(response.count) };
+}
+
+export function putToPb(ids: HeaderIds, response: kv.PutResponse): pb.Init<pb.PutResponse<pb.Int64Like>> {
+  return { header: headerToPb(ids, response.header.revision), prev_kv: response.prevKv === null ? undefined : kvToPb(response.prevKv) };
+}
+
+export function deleteToPb(ids: HeaderIds, response: kv.DeleteRangeResponse): pb.Init<pb.DeleteRangeResponse<pb.Int64Like>> {
+  return { header: headerToPb(ids, response.header.revision), deleted: String(response.deleted), prev_kvs: response.prevKvs.map(kvToPb) };
+}
+
+function responseOpToPb(ids: HeaderIds, op: kv.ResponseOp): pb.Init<pb.ResponseOp<pb.Int64Like>> {
+  switch (op.type) {
+    case 'range':
+      return { response: 'response_range', response_range: rangeToPb(ids, op.response) } as pb.Init<pb.ResponseOp<pb.Int64Like>>;
+    case 'put':
+      return { response: 'response_put', response_put: putToPb(ids, op.response) } as pb.Init<pb.ResponseOp<pb.Int64Like>>;
+    case 'delete-range':
+      return { response: 'response_delete_range', response_delete_range: deleteToPb(ids, op.response) } as pb.Init<pb.ResponseOp<pb.Int64Like>>;
+    case 'txn':
+      return { response: 'response_txn', response_txn: txnToPb(ids, op.response) } as pb.Init<pb.ResponseOp<pb.Int64Like>>;
+  }
+}
+
+export function txnToPb(ids: HeaderIds, response: kv.TxnResponse): pb.Init<pb.TxnResponse<pb.Int64Like>> {
+  return { header: headerToPb(ids, response.header.revision), succeeded: response.succeeded, responses: response.responses.map((op) => responseOpToPb(ids, op)) };
+}
+
+export function eventToPb(event: kv.Event): pb.Init<pb.Event<pb.Int64Like>> {
+  return { type: event.type, kv: kvToPb(event.kv), prev_kv: event.prevKv === null || event.prevKv === undefined ? undefined : kvToPb(event.prevKv) };
+}

@@ -1,0 +1,119 @@
+/**
+ * The node's durable log: DurableRecords (core) encoded (wire) into the
+ * write-ahead log and snapshot store (storage).
+ *
+ * Snapshots are large, so a `snapshot` record is not written into the log.
+ * Instead the state machine bytes go to the snapshot store first (atomic, durable),
+ * and then the log is rewritten to the records that rebuild the replica's durable
+ * state from that point, where the snapshot appears as a small reference
+ * (`payload[0] === REF`). A crash between the two steps leaves the old log,
+ * which does not refer to the new snapshot, so nothing is lost; the extra
+ * snapshot file is simply unused until the next one replaces it.
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Slot } from '../core/ids.js';
+import { applyRecord, recordsOf, replayRecords, type DurableState } from '../core/multipaxos/durable.js';
+import type { DurableRecord } from '../core/multipaxos/types.js';
+import type { DurableLog } from '../smr/driver.js';
+import { FileSnapshotStore, FileWal, type SnapshotStore, type WalMetrics, type WalRecovery, type WriteAheadLog } from '../storage/index.js';
+import { decodeRecord, encodeRecord, type CommandCodec } from '../wire/index.js';
+
+const INLINE = 0;
+const REF = 1;
+
+export class StorageFormatError extends Error {
+  override readonly name = 'StorageFormatError';
+}
+
+export interface OpenedNodeStorage<C> {
+  readonly storage: NodeStorage<C>;
+  readonly durable: DurableState<C>;
+  readonly recovery: WalRecovery;
+}
+
+export class NodeStorage<C> implements DurableLog<C> {
+  /** The durable state as of the last record made durable (the replica's may be ahead). */
+  private readonly mirror: DurableState<C>;
+
+  private constructor(
+    private readonly wal: WriteAheadLog,
+    private readonly snapshots: SnapshotStore,
+    private readonly codec: CommandCodec<C>,
+    records: readonly DurableRecord<C>[],
+  ) {
+    this.mirror = replayRecords(records);
+  }
+
+  static async open<C>(dataDir: string, codec: CommandCodec<C>): Promise<OpenedNodeStorage<C>> {
+    await mkdir(dataDir, { recursive: true });
+    const { wal, recovery } = await FileWal.open(join(dataDir, 'wal'));
+    const snapshots = await FileSnapshotStore.open(join(dataDir, 'snap'));
+    const records: DurableRecord<C>[] = [];
+    for (const [index, payload] of recovery.payloads.entries()) {
+      records.push(await decodePayload(payload, codec, snapshots, index));
+    }
+    const storage = new NodeStorage(wal, snapshots, codec, records);
+    return { storage, durable: replayRecords(records), recovery };
+  }
+
+  async append(records: readonly DurableRecord<C>[]): Promise<void> {
+    let run: Uint8Array[] = [];
+    for (const record of records) {
+      if (record.kind === 'snapshot') {
+        if (run.length > 0) await this.wal.append(run);
+        run = [];
+        applyRecord(this.mirror, record);
+        await this.snapshots.save(record.throughSlot, record.data);
+        await this.wal.rewrite(recordsOf(this.mirror).map((r) => this.encode(r)));
+        // Only now does the log name the new snapshot; until here the old one
+        // had to survive pruning.
+        this.snapshots.retain(record.throughSlot);
+        continue;
+      }
+      applyRecord(this.mirror, record);
+      run.push(this.encode(record));
+    }
+    if (run.length > 0) await this.wal.append(run);
+  }
+
+  metrics(): WalMetrics {
+    return this.wal.metrics();
+  }
+
+  async close(): Promise<void> {
+    await this.wal.close();
+    await this.snapshots.close();
+  }
+
+  private encode(record: DurableRecord<C>): Uint8Array {
+    if (record.kind === 'snapshot') {
+      const payload = new Uint8Array(9);
+      payload[0] = REF;
+      new DataView(payload.buffer).setFloat64(1, record.throughSlot);
+      return payload;
+    }
+    const body = encodeRecord(record, this.codec);
+    const payload = new Uint8Array(body.length + 1);
+    payload[0] = INLINE;
+    payload.set(body, 1);
+    return payload;
+  }
+}
+
+async function decodePayload<C>(payload: Uint8Array, codec: CommandCodec<C>, snapshots: SnapshotStore, index: number): Promise<DurableRecord<C>> {
+  const tag = payload[0];
+  if (tag === INLINE) return decodeRecord(payload.subarray(1), codec);
+  if (tag === REF && payload.length === 9) {
+    const throughSlot = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(1) as Slot;
+    if (!Number.isSafeInteger(throughSlot) || throughSlot <= 0) {
+      throw new StorageFormatError(`log record ${index}: snapshot reference has invalid slot ${throughSlot}`);
+    }
+    // The log names exactly the snapshot it was compacted against; an older one
+    // would silently miss decided slots, so only that one will do.
+    const loaded = await snapshots.load(throughSlot);
+    snapshots.retain(throughSlot);
+    return { kind: 'snapshot', throughSlot, data: loaded.data };
+  }
+  throw new StorageFormatError(`log record ${index}: unknown payload tag ${String(tag)} (length ${payload.length})`);
+}
