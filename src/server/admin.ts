@@ -5,10 +5,13 @@
  *             fsync latency, proposals, reads, peer traffic
  *   /status   the node's status as JSON
  *   /events   the status as server-sent events, twice a second (the lab's live view)
+ *   /v3/...   etcd's JSON gateway (POST /v3/kv/put, /v3/kv/range, ...), see gateway.ts
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HostPort } from './config.js';
+import { Gateway } from './gateway.js';
+import { gatewayRoutes } from './grpc/gateway-routes.js';
 import type { SynodNode } from './node.js';
 
 export interface AdminServer {
@@ -62,11 +65,16 @@ function buildRegistry(node: SynodNode): Registry {
 
 export async function startAdminServer(node: SynodNode, listen: HostPort): Promise<AdminServer> {
   const registry = buildRegistry(node);
+  const gateway = new Gateway(gatewayRoutes(node));
   const streams = new Set<ServerResponse>();
   const statusJson = (): string => JSON.stringify({ ...node.status(), now: Date.now() });
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
     response.setHeader('access-control-allow-origin', '*');
+    if (path.startsWith('/v3/')) {
+      await gateway.handle(path, request, response);
+      return;
+    }
     switch (path) {
       case '/health': {
         const healthy = node.leader !== null;

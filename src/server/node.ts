@@ -152,7 +152,8 @@ export class SynodNode {
 
   header(): NodeHeader {
     const status = this.replica.status();
-    return { clusterId: this.clusterId, memberId: this.memberId, revision: this.stateMachine.currentRevision, raftTerm: status.promised.round };
+    // etcd's terms start at 1; a ballot's round starts at 0.
+    return { clusterId: this.clusterId, memberId: this.memberId, revision: this.stateMachine.currentRevision, raftTerm: status.promised.round + 1 };
   }
 
   onApplied(listener: AppliedListener): () => void {
