@@ -8,7 +8,9 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { startLabServer } from '../lab-server/serve.js';
 import type { CliIo } from './io.js';
+import { parsePort } from './lab-command.js';
 
 export interface UpMember {
   readonly name: string;
@@ -55,7 +57,8 @@ export function upCommand(io: CliIo): Command {
     .description('run a local cluster of Synod nodes on 127.0.0.1 until Ctrl-C')
     .option('--data-dir <dir>', 'parent directory of the members\' data', 'synod-data')
     .option('--nodes <count>', 'how many members (1, 3 or 5)', parseCount, 3)
-    .action(async (options: { dataDir: string; nodes: number }) => {
+    .option('--lab-port <port>', 'port of the browser lab (0 picks a free one)', parsePort, 8080)
+    .action(async (options: { dataDir: string; nodes: number; labPort: number }) => {
       const dataDir = resolve(options.dataDir);
       mkdirSync(dataDir, { recursive: true });
       const members = localMembers(options.nodes);
@@ -75,11 +78,16 @@ export function upCommand(io: CliIo): Command {
         });
         children.set(member.name, child);
       }
+      const lab = await startLabServer({ port: options.labPort, host: '127.0.0.1' }).catch((error: unknown) => {
+        io.err(`synod up: the lab could not start (${error instanceof Error ? error.message : String(error)}); the cluster runs without it`);
+        return null;
+      });
       const endpoints = members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
       io.out(`Synod: ${members.length} nodes on 127.0.0.1, data in ${dataDir}`);
       for (const m of members) {
         io.out(`  ${m.name}  client http://127.0.0.1:${m.clientPort}  peer :${m.peerPort}  admin http://127.0.0.1:${m.adminPort}/status`);
       }
+      if (lab !== null) io.out(`Lab:  ${lab.url.replace(/\/$/, "")}/#/live  (the live view follows these nodes)`);
       io.out(`Try:  etcdctl --endpoints=${endpoints} put hello world`);
       io.out(`      node bin/synod.js get hello --endpoints=${endpoints}`);
       io.out('Ctrl-C stops the cluster; the next `synod up` reuses its data.');
@@ -96,7 +104,7 @@ export function upCommand(io: CliIo): Command {
             if (children.size > 0) return;
             clearInterval(wait);
             clearTimeout(deadline);
-            done();
+            void (lab?.close() ?? Promise.resolve()).then(() => done());
           }, 50);
         };
         process.once('SIGINT', stop);

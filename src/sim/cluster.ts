@@ -12,7 +12,7 @@
  * without the earlier ones.
  */
 import { assert } from '../core/assert.js';
-import { type NodeId, type Slot } from '../core/ids.js';
+import { NO_SLOT, type NodeId, type Slot } from '../core/ids.js';
 import { replayRecords, type DurableState } from '../core/multipaxos/durable.js';
 import { Replica } from '../core/multipaxos/replica.js';
 import {
@@ -49,6 +49,8 @@ export type ClusterEvent<C, O> =
   | { readonly type: 'applied'; readonly node: NodeId; readonly slot: Slot; readonly command: C | null; readonly output: O | null }
   | { readonly type: 'restored'; readonly node: NodeId; readonly throughSlot: Slot }
   | { readonly type: 'effect'; readonly node: NodeId; readonly effect: Effect<C> }
+  /** A message left `node` and is in flight as `id` (deliver, drop or duplicate it by that id). */
+  | { readonly type: 'sent'; readonly node: NodeId; readonly id: number; readonly message: Message<C> }
   | { readonly type: 'persisted'; readonly node: NodeId; readonly record: DurableRecord<C> }
   | { readonly type: 'crashed'; readonly node: NodeId; readonly recordsLost: number }
   | { readonly type: 'restarted'; readonly node: NodeId };
@@ -67,6 +69,12 @@ interface NodeState<C, O> {
   up: boolean;
   replica: Replica<C>;
   stateMachine: StateMachine<C, O>;
+  /**
+   * The last slot the state machine has seen. It trails the replica's own
+   * appliedThrough while apply effects wait for a sync, and a snapshot must be
+   * labelled with the slot its data is really at.
+   */
+  stateMachineSlot: Slot;
   incarnation: number;
   /** Records that survive a crash, in order. */
   durable: DurableRecord<C>[];
@@ -91,6 +99,7 @@ export class Cluster<C, O> {
         up: true,
         replica: undefined as unknown as Replica<C>,
         stateMachine: options.stateMachine(),
+        stateMachineSlot: NO_SLOT,
         incarnation: 0,
         durable: [],
         unsynced: [],
@@ -171,24 +180,40 @@ export class Cluster<C, O> {
   compact(id: NodeId): void {
     const node = this.get(id);
     assert(node.up, () => `${id} is down`);
-    const throughSlot = node.replica.status().appliedThrough;
+    // The state machine's slot, not the replica's appliedThrough: with syncs
+    // pending the two differ, and the snapshot's data is the state machine's.
+    const throughSlot = node.stateMachineSlot;
     if (throughSlot <= node.replica.status().compactedThrough) return;
     this.stepNode(node, { type: 'compact', throughSlot, data: node.stateMachine.snapshot() });
   }
 
-  /** Makes every written record of the node durable and releases the held effects. */
-  sync(id: NodeId): void {
+  /**
+   * Makes the node's written records durable, the first `recordsMax` of them (an
+   * fsync covers what was written before it was issued, not what came after),
+   * and releases the effects of every step whose records are now all durable.
+   */
+  sync(id: NodeId, recordsMax = Number.POSITIVE_INFINITY): void {
     const node = this.get(id);
     if (!node.up) return;
-    const ready = node.unsynced;
-    node.unsynced = [];
-    for (const step of ready) {
-      for (const record of step.persist) {
+    let budget = recordsMax;
+    const released: Ready<C>[] = [];
+    while (node.unsynced.length > 0) {
+      const step = node.unsynced[0] as Ready<C>;
+      const durableNow = step.persist.slice(0, Math.min(step.persist.length, budget));
+      for (const record of durableNow) {
         node.durable.push(record);
         this.emit({ type: 'persisted', node: node.id, record });
       }
+      budget -= durableNow.length;
+      if (durableNow.length < step.persist.length) {
+        // Part of this step is durable; its effects still wait for the rest.
+        node.unsynced[0] = { persist: step.persist.slice(durableNow.length), afterDurable: step.afterDurable };
+        break;
+      }
+      node.unsynced.shift();
+      released.push(step);
     }
-    for (const step of ready) for (const effect of step.afterDurable) this.release(node, effect);
+    for (const step of released) for (const effect of step.afterDurable) this.release(node, effect);
   }
 
   /**
@@ -213,6 +238,7 @@ export class Cluster<C, O> {
     node.up = true;
     node.incarnation += 1;
     node.stateMachine = this.options.stateMachine();
+    node.stateMachineSlot = NO_SLOT;
     node.replica = this.buildReplica(node, this.members.indexOf(id));
     this.emit({ type: 'restarted', node: id });
     this.absorb(node, node.replica.start());
@@ -256,9 +282,11 @@ export class Cluster<C, O> {
 
   private release(node: NodeState<C, O>, effect: Effect<C>): void {
     switch (effect.type) {
-      case 'send':
-        this.enqueue(effect.message);
+      case 'send': {
+        const id = this.enqueue(effect.message);
+        this.emit({ type: 'sent', node: node.id, id, message: effect.message });
         break;
+      }
       case 'apply':
         if (effect.value.kind === 'noop') {
           this.emit({ type: 'applied', node: node.id, slot: effect.slot, command: null, output: null });
@@ -268,9 +296,11 @@ export class Cluster<C, O> {
             this.emit({ type: 'applied', node: node.id, slot: effect.slot, command, output });
           }
         }
+        node.stateMachineSlot = effect.slot;
         break;
       case 'restore':
         node.stateMachine.restore(effect.data);
+        node.stateMachineSlot = effect.throughSlot;
         this.emit({ type: 'restored', node: node.id, throughSlot: effect.throughSlot });
         break;
       default:

@@ -53,12 +53,14 @@ export class TestCluster {
   private constructor(
     dir: string,
     readonly extraArgs: readonly string[],
+    readonly env: Readonly<Record<string, string>>,
   ) {
     this.dir = dir;
   }
 
-  static async create(size: number, extraArgs: readonly string[] = []): Promise<TestCluster> {
-    const cluster = new TestCluster(mkdtempSync(join(tmpdir(), 'synod-test-')), extraArgs);
+  /** `env` is added to each node's environment (e.g. SYNOD_WATCH_PROGRESS_NOTIFY_INTERVAL_MS). */
+  static async create(size: number, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<TestCluster> {
+    const cluster = new TestCluster(mkdtempSync(join(tmpdir(), 'synod-test-')), extraArgs, env);
     for (let i = 1; i <= size; i += 1) {
       cluster.members.push({ name: `n${i}`, clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort() });
     }
@@ -77,6 +79,7 @@ export class TestCluster {
     const log = openSync(join(this.dir, `${name}.log`), 'a');
     const child = spawn(process.execPath, [launcherPath(), ...memberArgs(member, this.members, this.dir, ['--heartbeat-interval', '50', '--election-timeout', '500', ...this.extraArgs])], {
       stdio: ['ignore', log, 'pipe'],
+      env: { ...process.env, ...this.env },
     });
     closeSync(log);
     let stderr = '';
@@ -95,6 +98,15 @@ export class TestCluster {
     await this.exited(name);
   }
 
+  /** SIGSTOP / SIGCONT: the process freezes with its connections open, as under a long GC pause or a partition. */
+  pause(name: string): void {
+    this.processes.get(name)?.kill('SIGSTOP');
+  }
+
+  resume(name: string): void {
+    this.processes.get(name)?.kill('SIGCONT');
+  }
+
   async stop(name: string): Promise<ProcessResult> {
     this.processes.get(name)?.kill('SIGTERM');
     return this.exited(name);
@@ -111,6 +123,11 @@ export class TestCluster {
 
   running(name: string): boolean {
     return this.processes.has(name);
+  }
+
+  /** host:port of a member's client (gRPC) endpoint. */
+  endpoint(name: string): string {
+    return `127.0.0.1:${this.member(name).clientPort}`;
   }
 
   client(name: string): KvClient {

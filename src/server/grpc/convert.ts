@@ -4,6 +4,7 @@
  * Every incoming value is checked here; a bad one becomes an InvalidArgument
  * error for the caller, never an exception inside the store.
  */
+import { compareBytes } from '../../kv/bytes.js';
 import * as kv from '../../kv/types.js';
 import type * as pb from '../proto.js';
 
@@ -19,7 +20,7 @@ export class RequestError extends Error {
 
 const INVALID_ARGUMENT = 3;
 
-function invalid(message: string): RequestError {
+export function invalid(message: string): RequestError {
   return new RequestError(INVALID_ARGUMENT, message);
 }
 
@@ -31,11 +32,11 @@ export function num(value: pb.Int64 | number | undefined | null, field: string):
   return n;
 }
 
-function bytes(value: Uint8Array | undefined | null): Uint8Array {
+export function bytes(value: Uint8Array | undefined | null): Uint8Array {
   return value === undefined || value === null ? new Uint8Array(0) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
-function optionalBytes(value: Uint8Array | undefined | null): Uint8Array | undefined {
+export function optionalBytes(value: Uint8Array | undefined | null): Uint8Array | undefined {
   return value === undefined || value === null || value.length === 0 ? undefined : bytes(value);
 }
 
@@ -43,7 +44,7 @@ const SORT_ORDERS: readonly kv.SortOrder[] = ['NONE', 'ASCEND', 'DESCEND'];
 const SORT_TARGETS: readonly kv.SortTarget[] = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
 const RESULTS: readonly kv.CompareResult[] = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
 
-function enumName<T extends string>(value: T | number | undefined, names: readonly T[], field: string): T {
+export function enumName<T extends string>(value: T | number | undefined, names: readonly T[], field: string): T {
   if (value === undefined) return names[0] as T;
   if (typeof value === 'number') {
     const name = names[value];
@@ -187,6 +188,71 @@ export function txnToPb(ids: HeaderIds, response: kv.TxnResponse): pb.Init<pb.Tx
   return { header: headerToPb(ids, response.header.revision), succeeded: response.succeeded, responses: response.responses.map((op) => responseOpToPb(ids, op)) };
 }
 
-export function eventToPb(event: kv.Event): pb.Init<pb.Event<pb.Int64Like>> {
-  return { type: event.type, kv: kvToPb(event.kv), prev_kv: event.prevKv === null || event.prevKv === undefined ? undefined : kvToPb(event.prevKv) };
+/** An event for the wire; `prev_kv` only when the watcher asked for it (etcd's WatchCreateRequest.prev_kv). */
+export function eventToPb(event: kv.Event, withPrevKv = true): pb.Init<pb.Event<pb.Int64Like>> {
+  const prev = withPrevKv && event.prevKv !== null && event.prevKv !== undefined ? kvToPb(event.prevKv) : undefined;
+  return { type: event.type, kv: kvToPb(event.kv), prev_kv: prev };
+}
+
+// ---------------------------------------------------------------- watch
+
+/** A validated WatchCreateRequest. */
+export interface WatchCreate {
+  readonly key: Uint8Array;
+  /** Absent: the key alone; [0]: every key >= key; else [key, rangeEnd). */
+  readonly rangeEnd: Uint8Array | undefined;
+  /** 0: from the next revision. */
+  readonly startRevision: number;
+  /** 0: the server assigns one. */
+  readonly watchId: number;
+  readonly prevKv: boolean;
+  readonly progressNotify: boolean;
+  readonly noPut: boolean;
+  readonly noDelete: boolean;
+}
+
+const FILTERS: readonly pb.WatchFilterType[] = ['NOPUT', 'NODELETE'];
+
+export function watchCreateFromPb(request: pb.WatchCreateRequest): WatchCreate {
+  // etcd: an empty key means \x00, the least key.
+  const key = request.key === null || request.key === undefined || request.key.length === 0 ? new Uint8Array([0]) : bytes(request.key);
+  // etcd ignores filter values it does not know.
+  const filters = new Set((request.filters ?? []).map((filter) => (typeof filter === 'number' ? FILTERS[filter] : filter)));
+  return {
+    key,
+    rangeEnd: optionalBytes(request.range_end),
+    startRevision: num(request.start_revision, 'start_revision'),
+    watchId: num(request.watch_id, 'watch_id'),
+    prevKv: request.prev_kv === true,
+    progressNotify: request.progress_notify === true,
+    noPut: filters.has('NOPUT'),
+    noDelete: filters.has('NODELETE'),
+  };
+}
+
+/** etcd refuses a watch whose explicit range end is not above its key ("mvcc: watcher range is empty"). */
+export function watchRangeIsEmpty(create: WatchCreate): boolean {
+  const end = create.rangeEnd;
+  if (end === undefined || (end.length === 1 && end[0] === 0)) return false;
+  return compareBytes(create.key, end) >= 0;
+}
+
+// ---------------------------------------------------------------- election
+
+/** v3electionpb.LeaderKey: what a campaign won, and what Proclaim and Resign present. */
+export interface LeaderKey {
+  readonly name: Uint8Array;
+  readonly key: Uint8Array;
+  /** The leader key's create revision. */
+  readonly rev: number;
+  readonly lease: number;
+}
+
+export function leaderKeyFromPb(leader: pb.LeaderKey | null | undefined): LeaderKey | null {
+  if (leader === null || leader === undefined) return null;
+  return { name: bytes(leader.name), key: bytes(leader.key), rev: num(leader.rev, 'leader.rev'), lease: num(leader.lease, 'leader.lease') };
+}
+
+export function leaderKeyToPb(leader: LeaderKey): pb.Init<pb.LeaderKey<pb.Int64Like>> {
+  return { name: leader.name, key: leader.key, rev: String(leader.rev), lease: String(leader.lease) };
 }
