@@ -221,3 +221,22 @@ test('a replica that missed compacted slots catches up by state transfer', () =>
   assert.ok(leaderCompacted > 0);
   assert.equal(cluster.node(N('n3')).replica.status().compactedThrough, leaderCompacted, 'n3 installed the snapshot');
 });
+
+test('a member that campaigned alone while cut off does not depose the working leader when it returns, and catches up', () => {
+  const { cluster } = makeCluster(three, 11);
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  const isolated: Filter = (m) => m.from === 'n3' || m.to === 'n3';
+  // n3 is cut off; it campaigns again and again, raising its promise each time.
+  for (let i = 0; i < 3; i += 1) {
+    cluster.input(N('n3'), { type: 'campaign' });
+    settle(cluster, isolated);
+  }
+  for (let i = 0; i < 5; i += 1) cluster.propose(N('n1'), [`w${i}`]);
+  settle(cluster, isolated);
+  assert.ok(compareBallots(cluster.node(N('n3')).replica.promised, cluster.node(N('n1')).replica.promised) > 0, 'n3 promised higher');
+  // Healed: n1 meets n3's higher promise, runs phase 1 above it and keeps leading.
+  runTicks(cluster, 60, () => false, () => log(cluster, N('n3')).length === 5);
+  assert.equal(leaderOf(cluster), N('n1'));
+  assert.deepEqual(log(cluster, N('n3')), ['w0', 'w1', 'w2', 'w3', 'w4']);
+});

@@ -290,13 +290,27 @@ export class Replica<C> {
     this.noteBallot(m.promised);
     const s = this.state;
     if (s.role === 'follower' || compareBallots(m.ballot, s.ballot) !== 0) return;
-    if (compareBallots(m.promised, s.ballot) > 0) this.becomeFollower(null);
+    if (compareBallots(m.promised, s.ballot) <= 0) return;
+    if (s.role === 'leader') {
+      // One member promised a higher ballot (say it was cut off and campaigned
+      // alone). Rather than hand the cluster to an election, the working leader
+      // runs phase 1 again with a ballot above it; followers in touch with this
+      // leader accept its prepare (stickiness exempts the current leader).
+      this.startElection();
+      return;
+    }
+    this.becomeFollower(null);
   }
 
   private onHeartbeat(m: HeartbeatMessage): void {
     this.noteBallot(m.ballot);
     if (compareBallots(m.ballot, this.durable.promised) < 0) {
       this.send({ type: 'reject', from: this.config.self, to: m.from, ballot: m.ballot, promised: this.durable.promised });
+      // Learning decisions is safe whatever the ballot: a replica that promised
+      // higher still catches up from a live leader instead of staying behind.
+      if (m.commitThrough > this.decidedThrough && this.now - this.catchupRetryTick >= this.config.heartbeatTicks) {
+        this.requestCatchup(m.from, nextSlot(this.decidedThrough), m.commitThrough);
+      }
       return;
     }
     this.followLeader(m.from, m.ballot);
