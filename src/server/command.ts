@@ -5,6 +5,7 @@
 import { bytesJsonReplacer, bytesJsonReviver } from '../kv/snapshot.js';
 import type { KvCommand } from '../kv/types.js';
 import { WireError, type CommandCodec } from '../wire/index.js';
+import { isKvCommandShape } from './command-shape.js';
 
 export interface NodeCommand {
   /** `<member>.<incarnation>.<counter>`: unique across the cluster's life. */
@@ -34,9 +35,7 @@ export const nodeCommandCodec: CommandCodec<NodeCommand> = {
     if (typeof value !== 'object' || value === null) throw new WireError('command', 'command is not an object');
     const { id, op } = value as { id?: unknown; op?: unknown };
     if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new WireError('command', 'command id must be a non-empty string');
-    if (typeof op !== 'object' || op === null || typeof (op as { type?: unknown }).type !== 'string') {
-      throw new WireError('command', 'command op must be an object with a type');
-    }
+    if (!isKvCommandShape(op)) throw new WireError('command', 'command op is not a well-formed key-value command');
     return { id, op: op as KvCommand };
   },
 };

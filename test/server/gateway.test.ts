@@ -30,6 +30,10 @@ test('the JSON gateway serves put, range, txn and errors like etcd, with base64 
     const future = await post('/v3/kv/range', JSON.stringify({ key: b64('foo'), revision: '999' }));
     assert.equal(future.status, 400);
     assert.equal(future.json.message, 'etcdserver: mvcc: required revision is a future revision');
+    const lease = await post('/v3/lease/grant', JSON.stringify({ TTL: '30' }));
+    assert.equal(lease.status, 200);
+    const ttl = await post('/v3/lease/timetolive', JSON.stringify({ ID: lease.json.ID }));
+    assert.equal(ttl.json.ID, lease.json.ID, 'the granted lease is found');
     const garbage = await post('/v3/kv/put', '{not json');
     assert.equal(garbage.status, 400);
     assert.match(String(garbage.json.message), /not JSON/);
