@@ -151,9 +151,9 @@ export class SynodNode {
   }
 
   header(): NodeHeader {
-    const status = this.replica.status();
-    // etcd's terms start at 1; a ballot's round starts at 0.
-    return { clusterId: this.clusterId, memberId: this.memberId, revision: this.stateMachine.currentRevision, raftTerm: status.promised.round + 1 };
+    // etcd's terms start at 1; a ballot's round starts at 0. (Not via status(),
+    // which walks the log: this runs for every response.)
+    return { clusterId: this.clusterId, memberId: this.memberId, revision: this.stateMachine.currentRevision, raftTerm: this.replica.promised.round + 1 };
   }
 
   onApplied(listener: AppliedListener): () => void {
