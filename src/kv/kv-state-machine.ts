@@ -21,7 +21,7 @@ import { binaryToBytes, bytesToBinary, EMPTY_BYTES } from './bytes.js';
 import { compareHolds } from './compare.js';
 import { Digest } from './digest.js';
 import { failed, kvError, ok, type KvError, type KvResult } from './errors.js';
-import { LeaseTable, MAX_LEASE_TTL_SECONDS, MIN_LEASE_TTL_SECONDS_DEFAULT } from './leases.js';
+import { boundedDeadline, LeaseTable, MAX_LEASE_TTL_SECONDS, MIN_LEASE_TTL_SECONDS_DEFAULT } from './leases.js';
 import { keySpan, MvccStore } from './mvcc-store.js';
 import { executeRange } from './range.js';
 import { decodeKvSnapshot, encodeKvSnapshot, SnapshotError } from './snapshot.js';
@@ -121,7 +121,7 @@ export class KvStateMachine implements StateMachine<KvCommand, KvOutput> {
         // Past its deadline the lease is as good as gone: its expiry is on its
         // way through the log, and etcd answers such a renewal "not found" too.
         if (lease === undefined || lease.deadlineMs <= command.now) return errorOutput('lease-not-found');
-        lease.deadlineMs = command.now + lease.ttlSeconds * 1000;
+        lease.deadlineMs = boundedDeadline(command.now + lease.ttlSeconds * 1000);
         return { type: 'lease-renew', response: { header: this.header(), id, ttl: lease.ttlSeconds }, events: [] };
       }
       case 'lease-expire': {
@@ -326,7 +326,7 @@ export class KvStateMachine implements StateMachine<KvCommand, KvOutput> {
     if (requested !== 0 && this.leases.get(requested) !== undefined) return errorOutput('lease-exists');
     const id = requested !== 0 ? requested : this.leases.allocateId();
     const ttl = Math.max(request.ttl, this.minLeaseTtlSeconds);
-    this.leases.grant(id, ttl, now + ttl * 1000);
+    this.leases.grant(id, ttl, boundedDeadline(now + ttl * 1000));
     return { type: 'lease-grant', response: { header: this.header(), id, ttl }, events: [] };
   }
 

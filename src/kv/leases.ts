@@ -12,6 +12,16 @@
 import { assert } from '../core/assert.js';
 
 /** etcd's MaxLeaseTTL, in seconds. */
+/**
+ * A lease deadline, capped at the largest exact integer. Deadlines come from
+ * commands (the proposer's clock plus a TTL), and one beyond 2^53 would be
+ * stored but refused by the snapshot decoder, leaving every later snapshot
+ * unrestorable. A capped deadline simply never passes.
+ */
+export function boundedDeadline(ms: number): number {
+  return Math.min(ms, Number.MAX_SAFE_INTEGER);
+}
+
 export const MAX_LEASE_TTL_SECONDS = 9_000_000_000;
 
 /**
@@ -120,7 +130,7 @@ export class LeaseTable {
   /** Moves every deadline to at least now + extend + TTL (a new leader's grace period). */
   extendAll(nowMs: number, extendMs: number): void {
     for (const record of this.leases.values()) {
-      record.deadlineMs = Math.max(record.deadlineMs, nowMs + extendMs + record.ttlSeconds * 1000);
+      record.deadlineMs = boundedDeadline(Math.max(record.deadlineMs, nowMs + extendMs + record.ttlSeconds * 1000));
     }
   }
 
