@@ -56,17 +56,5 @@ export function decodeText(bytes: Uint8Array): string {
   return textDecoder.decode(bytes);
 }
 
-export function bytesToBase64(bytes: Uint8Array): string {
-  return btoa(bytesToBinary(bytes));
-}
-
-/** Decodes base64; returns null when `text` is not valid base64. */
-export function base64ToBytes(text: string): Uint8Array | null {
-  let binary: string;
-  try {
-    binary = atob(text);
-  } catch {
-    return null;
-  }
-  return binaryToBytes(binary);
-}
+// One base64 codec for the whole project (byte-safe JSON uses it too).
+export { base64ToBytes, bytesToBase64 } from '../smr/bytes-json.js';
