@@ -88,9 +88,12 @@ export class NodeStorage<C> implements DurableLog<C> {
 
   private encode(record: DurableRecord<C>): Uint8Array {
     if (record.kind === 'snapshot') {
-      const payload = new Uint8Array(9);
+      // REF, the slot, then the configurations as a genesis record body.
+      const configs = encodeRecord<C>({ kind: 'genesis', configs: record.configs }, this.codec);
+      const payload = new Uint8Array(9 + configs.length);
       payload[0] = REF;
       new DataView(payload.buffer).setFloat64(1, record.throughSlot);
+      payload.set(configs, 9);
       return payload;
     }
     const body = encodeRecord(record, this.codec);
@@ -104,16 +107,18 @@ export class NodeStorage<C> implements DurableLog<C> {
 async function decodePayload<C>(payload: Uint8Array, codec: CommandCodec<C>, snapshots: SnapshotStore, index: number): Promise<DurableRecord<C>> {
   const tag = payload[0];
   if (tag === INLINE) return decodeRecord(payload.subarray(1), codec);
-  if (tag === REF && payload.length === 9) {
+  if (tag === REF && payload.length > 9) {
     const throughSlot = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(1) as Slot;
     if (!Number.isSafeInteger(throughSlot) || throughSlot <= 0) {
       throw new StorageFormatError(`log record ${index}: snapshot reference has invalid slot ${throughSlot}`);
     }
     // The log names exactly the snapshot it was compacted against; an older one
     // would silently miss decided slots, so only that one will do.
+    const configs = decodeRecord(payload.subarray(9), codec);
+    if (configs.kind !== 'genesis') throw new StorageFormatError(`log record ${index}: snapshot reference has no configurations`);
     const loaded = await snapshots.load(throughSlot);
     snapshots.retain(throughSlot);
-    return { kind: 'snapshot', throughSlot, data: loaded.data };
+    return { kind: 'snapshot', throughSlot, data: loaded.data, configs: configs.configs };
   }
   throw new StorageFormatError(`log record ${index}: unknown payload tag ${String(tag)} (length ${payload.length})`);
 }

@@ -288,7 +288,7 @@ export class Cluster<C, O> {
         break;
       }
       case 'apply':
-        if (effect.value.kind === 'noop') {
+        if (effect.value.kind !== 'batch') {
           this.emit({ type: 'applied', node: node.id, slot: effect.slot, command: null, output: null });
         } else {
           for (const command of effect.value.commands) {

@@ -55,8 +55,9 @@ class IgnorePromisedValues<C> extends Replica<C> {
 
 /** Counts a value chosen one vote short of a majority: the classic off-by-one. */
 class CommitWithoutMajority<C> extends Replica<C> {
-  protected override isChosenBy(votes: ReadonlySet<NodeId>): boolean {
-    return votes.size >= Math.floor(this.config.members.length / 2);
+  protected override isChosenBy(slot: Slot, votes: ReadonlySet<NodeId>): boolean {
+    const voters = this.configs.forSlot(slot)?.membership.members.filter((m) => m.voter).length ?? 0;
+    return voters > 0 && votes.size >= Math.floor(voters / 2);
   }
 }
 

@@ -48,6 +48,7 @@ export class Trace {
 
 export function describeValue(value: SlotValue<Command>): string {
   if (value.kind === 'noop') return 'noop';
+  if (value.kind === 'config') return `config(${value.membership.members.map((m) => (m.voter ? m.id : `~${m.id}`)).join(' ')})`;
   return `[${value.commands.map(describeCommand).join(' ')}]`;
 }
 
@@ -69,7 +70,7 @@ export function describeMessage(m: Message<Command>): string {
   const route = `${m.from}->${m.to}`;
   switch (m.type) {
     case 'prepare':
-      return `${route} prepare ${formatBallot(m.ballot)} from ${m.fromSlot}`;
+      return `${route} prepare ${formatBallot(m.ballot)} from ${m.fromSlot}${m.transfer ? ' transfer' : ''}`;
     case 'promise':
       return `${route} promise ${formatBallot(m.ballot)} votes ${m.accepted.length} decided ${m.decided.length}${m.decidedTruncated ? '+' : ''} compacted ${m.compactedThrough}`;
     case 'accept':
@@ -90,6 +91,12 @@ export function describeMessage(m: Message<Command>): string {
       return `${route} snapshot through ${m.throughSlot} (${m.data.length} bytes)`;
     case 'forward':
       return `${route} forward ${m.commands.map(describeCommand).join(' ')}`;
+    case 'timeout-now':
+      return `${route} timeout-now ${formatBallot(m.ballot)}`;
+    case 'reconfigure':
+      return `${route} reconfigure ${m.request.id} based on ${m.request.basedOn}`;
+    case 'reconfigure-rejected':
+      return `${route} reconfigure-rejected ${m.id} ${m.reason}`;
     default:
       return assertNever(m, 'message');
   }

@@ -14,7 +14,7 @@
 import { assert } from '../core/assert.js';
 import type { NodeId, Slot } from '../core/ids.js';
 import type { Replica } from '../core/multipaxos/replica.js';
-import type { DurableRecord, Effect, Input, Message, Ready, ReplicaStatus, Role } from '../core/multipaxos/types.js';
+import type { ConfigEntry, DurableRecord, Effect, Input, Message, Ready, ReconfigureRejection, ReconfigureRequest, ReplicaStatus, Role, Standing } from '../core/multipaxos/types.js';
 import type { StateMachine } from './state-machine.js';
 
 /** Port: makes records durable. `append` resolves only once they survive a crash. */
@@ -41,6 +41,17 @@ export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
 }
 
+/** A configuration change the leader refused (or that no leader could take). */
+export class ReconfigureError extends Error {
+  override readonly name = 'ReconfigureError';
+  constructor(
+    readonly reason: ReconfigureRejection,
+    readonly leader: NodeId | null,
+  ) {
+    super(`configuration change refused: ${reason}`);
+  }
+}
+
 export interface DriverOptions<C, O> {
   readonly replica: Replica<C>;
   readonly log: DurableLog<C>;
@@ -55,6 +66,8 @@ export interface DriverOptions<C, O> {
   readonly onApplied?: (slot: Slot, command: C, output: O) => void;
   readonly onRestored?: (throughSlot: Slot) => void;
   readonly onRole?: (role: Role, leader: NodeId | null) => void;
+  /** The newest known configuration or this member's standing changed. */
+  readonly onMembership?: (latest: ConfigEntry, standing: Standing) => void;
   readonly onFatal: (error: unknown) => void;
 }
 
@@ -70,6 +83,7 @@ export class ReplicaDriver<C, O> {
   private writing = false;
   private readonly proposals = new Map<string, Waiter<O>>();
   private readonly reads = new Map<number, Waiter<void>>();
+  private readonly changes = new Map<string, Waiter<Slot>>();
   private nextReadId = 1;
   private lastSnapshotSlot: Slot;
   /**
@@ -148,6 +162,19 @@ export class ReplicaDriver<C, O> {
     return promise;
   }
 
+  /**
+   * Asks for a configuration change; resolves with its slot once the change is
+   * decided and applied here, rejects with ReconfigureError if it is refused.
+   */
+  reconfigure(request: ReconfigureRequest, timeoutMs: number): Promise<Slot> {
+    assert(!this.changes.has(request.id), () => `change ${request.id} is already pending`);
+    const promise = new Promise<Slot>((resolve, reject) => {
+      this.changes.set(request.id, { resolve, reject, deadline: this.options.now() + timeoutMs });
+    });
+    this.step({ type: 'reconfigure', request });
+    return promise;
+  }
+
   /** Fails every waiter whose deadline has passed. */
   expire(now: number): void {
     for (const [id, waiter] of this.proposals) {
@@ -158,6 +185,11 @@ export class ReplicaDriver<C, O> {
     for (const [id, waiter] of this.reads) {
       if (waiter.deadline > now) continue;
       this.reads.delete(id);
+      waiter.reject(new TimeoutError('request timed out'));
+    }
+    for (const [id, waiter] of this.changes) {
+      if (waiter.deadline > now) continue;
+      this.changes.delete(id);
       waiter.reject(new TimeoutError('request timed out'));
     }
   }
@@ -218,6 +250,12 @@ export class ReplicaDriver<C, O> {
       case 'apply':
         this.appliedSlot = effect.slot;
         if (effect.value.kind === 'noop') return;
+        if (effect.value.kind === 'config') {
+          const waiter = this.changes.get(effect.value.id);
+          this.changes.delete(effect.value.id);
+          waiter?.resolve(effect.slot);
+          return;
+        }
         for (const command of effect.value.commands) {
           const output = this.options.stateMachine.apply(command, effect.slot);
           this.stats.applied += 1;
@@ -255,6 +293,15 @@ export class ReplicaDriver<C, O> {
         this.leader = effect.leader;
         this.options.onRole?.(effect.role, effect.leader);
         return;
+      case 'membership':
+        this.options.onMembership?.(effect.latest, effect.standing);
+        return;
+      case 'reconfigure-rejected': {
+        const waiter = this.changes.get(effect.id);
+        this.changes.delete(effect.id);
+        waiter?.reject(new ReconfigureError(effect.reason, effect.leader));
+        return;
+      }
       default: {
         const never: never = effect;
         assert(false, () => `unknown effect ${JSON.stringify(never)}`);

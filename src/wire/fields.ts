@@ -8,7 +8,8 @@
 import { assert } from '../core/assert.js';
 import type { Ballot } from '../core/ballot.js';
 import type { NodeId, Slot } from '../core/ids.js';
-import type { AcceptedEntry, DecidedEntry, SlotValue } from '../core/multipaxos/types.js';
+import { membershipProblem } from '../core/multipaxos/membership.js';
+import type { AcceptedEntry, ConfigEntry, DecidedEntry, Member, Membership, SlotValue } from '../core/multipaxos/types.js';
 import type { Reader, Writer } from './buffer.js';
 import { decodeCommand, type CommandCodec } from './command-codec.js';
 import { WireError } from './errors.js';
@@ -115,6 +116,7 @@ export function readCounter(reader: Reader, what: string): number {
 
 const VALUE_NOOP = 0;
 const VALUE_BATCH = 1;
+const VALUE_CONFIG = 2;
 
 /** A command is at least its one-byte length prefix. */
 const COMMAND_BYTES_MIN = 1;
@@ -144,6 +146,11 @@ export function writeSlotValue<C>(writer: Writer, value: SlotValue<C>, codec: Co
       writer.u8(VALUE_BATCH);
       writeCommands(writer, value.commands, codec, `${what} commands`);
       return;
+    case 'config':
+      writer.u8(VALUE_CONFIG);
+      writer.string(value.id, `${what} id`, writer.limits.nodeIdBytesMax);
+      writeMembership(writer, value.membership, `${what} membership`);
+      return;
     default: {
       const never: never = value;
       assert(false, () => `cannot encode slot value ${JSON.stringify(never)}`);
@@ -158,9 +165,66 @@ export function readSlotValue<C>(reader: Reader, codec: CommandCodec<C>, what: s
       return { kind: 'noop' };
     case VALUE_BATCH:
       return { kind: 'batch', commands: readCommands(reader, codec, `${what} commands`) };
+    case VALUE_CONFIG:
+      return { kind: 'config', id: reader.string(`${what} id`, reader.limits.nodeIdBytesMax), membership: readMembership(reader, `${what} membership`) };
     default:
       throw new WireError('unknown-tag', `${what}: unknown slot value kind ${kind}`);
   }
+}
+
+// ------------------------------------------------------------------ configurations
+
+/** A member is at least its id (2 bytes), voter flag (1) and info length (1). */
+const MEMBER_BYTES_MIN = 4;
+/** A configuration entry is at least its slot (1) and an empty member count (1). */
+const CONFIG_ENTRY_BYTES_MIN = 2;
+
+export function writeMembership(writer: Writer, membership: Membership, what: string): void {
+  check(membershipProblem(membership));
+  writer.count(membership.members.length, what);
+  for (const member of membership.members) {
+    writeNodeId(writer, member.id, `${what} member`);
+    writer.bool(member.voter);
+    writer.string(member.info, `${what} info`, writer.limits.bytesMax);
+  }
+}
+
+export function readMembership(reader: Reader, what: string): Membership {
+  const count = reader.count(what, MEMBER_BYTES_MIN);
+  const members: Member[] = [];
+  for (let index = 0; index < count; index++) {
+    const id = readNodeId(reader, `${what}[${index}].id`);
+    const voter = reader.bool(`${what}[${index}].voter`);
+    const info = reader.string(`${what}[${index}].info`, reader.limits.bytesMax);
+    members.push({ id, voter, info });
+  }
+  const membership = { members };
+  refuse(what, membershipProblem(membership));
+  return membership;
+}
+
+export function writeConfigEntries(writer: Writer, entries: readonly ConfigEntry[], what: string): void {
+  writer.count(entries.length, what);
+  let previous = 0;
+  for (const entry of entries) {
+    check(entryOrderProblem(previous, entry.activeFrom));
+    previous = entry.activeFrom;
+    writeEntrySlot(writer, entry.activeFrom);
+    writeMembership(writer, entry.membership, `${what} membership`);
+  }
+}
+
+export function readConfigEntries(reader: Reader, what: string): ConfigEntry[] {
+  const count = reader.count(what, CONFIG_ENTRY_BYTES_MIN);
+  const entries: ConfigEntry[] = [];
+  let previous = 0;
+  for (let index = 0; index < count; index++) {
+    const activeFrom = readEntrySlot(reader, `${what}[${index}].activeFrom`);
+    refuse(`${what}[${index}]`, entryOrderProblem(previous, activeFrom));
+    previous = activeFrom;
+    entries.push({ activeFrom, membership: readMembership(reader, `${what}[${index}].membership`) });
+  }
+  return entries;
 }
 
 // ------------------------------------------------------------------ entry lists

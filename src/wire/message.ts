@@ -24,7 +24,7 @@
  * are the protocol), then the compiler points at the two switches to extend.
  */
 import { assertNever } from '../core/assert.js';
-import type { Message, MessageType } from '../core/multipaxos/types.js';
+import type { Message, MessageType, ReconfigureRejection } from '../core/multipaxos/types.js';
 import { DEFAULT_WIRE_LIMITS, Reader, Writer, type WireLimits } from './buffer.js';
 import type { CommandCodec } from './command-codec.js';
 import { WireError } from './errors.js';
@@ -32,7 +32,9 @@ import {
   readAcceptedEntries,
   readBallot,
   readCommands,
+  readConfigEntries,
   readCounter,
+  readMembership,
   readDecidedEntries,
   readEntrySlot,
   readNodeId,
@@ -41,7 +43,9 @@ import {
   writeAcceptedEntries,
   writeBallot,
   writeCommands,
+  writeConfigEntries,
   writeCounter,
+  writeMembership,
   writeDecidedEntries,
   writeEntrySlot,
   writeNodeId,
@@ -61,7 +65,13 @@ export const MESSAGE_TAGS = Object.freeze({
   'catchup-reply': 9,
   snapshot: 10,
   forward: 11,
+  'timeout-now': 12,
+  reconfigure: 13,
+  'reconfigure-rejected': 14,
 } as const satisfies Record<MessageType, number>);
+
+/** Rejection reasons by their number on the wire (append only). */
+const REJECTIONS: readonly ReconfigureRejection[] = ['not-leader', 'in-progress', 'stale', 'invalid', 'stepped-down'];
 
 const TYPE_OF_TAG: ReadonlyMap<number, MessageType> = new Map(
   Object.entries(MESSAGE_TAGS).map(([type, tag]) => [tag, type as MessageType]),
@@ -77,6 +87,7 @@ export function writeMessage<C>(writer: Writer, message: Message<C>, codec: Comm
     case 'prepare':
       writeBallot(writer, m.ballot, 'ballot');
       writeSlot(writer, m.fromSlot);
+      writer.bool(m.transfer);
       return;
     case 'promise':
       writeBallot(writer, m.ballot, 'ballot');
@@ -120,9 +131,22 @@ export function writeMessage<C>(writer: Writer, message: Message<C>, codec: Comm
     case 'snapshot':
       writeSlot(writer, m.throughSlot);
       writer.bytes(m.data, 'snapshot data');
+      writeConfigEntries(writer, m.configs, 'configs');
       return;
     case 'forward':
       writeCommands(writer, m.commands, codec, 'commands');
+      return;
+    case 'timeout-now':
+      writeBallot(writer, m.ballot, 'ballot');
+      return;
+    case 'reconfigure':
+      writer.string(m.request.id, 'id', writer.limits.nodeIdBytesMax);
+      writeSlot(writer, m.request.basedOn);
+      writeMembership(writer, m.request.membership, 'membership');
+      return;
+    case 'reconfigure-rejected':
+      writer.string(m.id, 'id', writer.limits.nodeIdBytesMax);
+      writer.u8(REJECTIONS.indexOf(m.reason));
       return;
     default:
       assertNever(m, 'message');
@@ -140,7 +164,7 @@ export function readMessage<C>(reader: Reader, codec: CommandCodec<C>): Message<
     if (from === to) throw new WireError('invalid', `from and to are both ${JSON.stringify(from)}`);
     switch (type) {
       case 'prepare':
-        return { type, from, to, ballot: readBallot(reader, 'ballot'), fromSlot: readSlot(reader, 'fromSlot') };
+        return { type, from, to, ballot: readBallot(reader, 'ballot'), fromSlot: readSlot(reader, 'fromSlot'), transfer: reader.bool('transfer') };
       case 'promise':
         return {
           type,
@@ -190,9 +214,25 @@ export function readMessage<C>(reader: Reader, codec: CommandCodec<C>): Message<
       case 'catchup-reply':
         return { type, from, to, decided: readDecidedEntries(reader, codec, 'decided') };
       case 'snapshot':
-        return { type, from, to, throughSlot: readSlot(reader, 'throughSlot'), data: reader.bytes('data') };
+        return { type, from, to, throughSlot: readSlot(reader, 'throughSlot'), data: reader.bytes('data'), configs: readConfigEntries(reader, 'configs') };
       case 'forward':
         return { type, from, to, commands: readCommands(reader, codec, 'commands') };
+      case 'timeout-now':
+        return { type, from, to, ballot: readBallot(reader, 'ballot') };
+      case 'reconfigure':
+        return {
+          type,
+          from,
+          to,
+          request: { id: reader.string('id', reader.limits.nodeIdBytesMax), basedOn: readSlot(reader, 'basedOn'), membership: readMembership(reader, 'membership') },
+        };
+      case 'reconfigure-rejected': {
+        const id = reader.string('id', reader.limits.nodeIdBytesMax);
+        const code = reader.u8('reason');
+        const reason = REJECTIONS[code];
+        if (reason === undefined) throw new WireError('invalid', `reason: unknown rejection ${code}`);
+        return { type, from, to, id, reason };
+      }
       default:
         return assertNever(type, 'message type');
     }

@@ -16,7 +16,18 @@ import type { DurableRecord } from '../core/multipaxos/types.js';
 import { DEFAULT_WIRE_LIMITS, Reader, Writer, type WireLimits } from './buffer.js';
 import type { CommandCodec } from './command-codec.js';
 import { WireError } from './errors.js';
-import { readBallot, readEntrySlot, readSlot, readSlotValue, writeBallot, writeEntrySlot, writeSlot, writeSlotValue } from './fields.js';
+import {
+  readBallot,
+  readConfigEntries,
+  readEntrySlot,
+  readSlot,
+  readSlotValue,
+  writeBallot,
+  writeConfigEntries,
+  writeEntrySlot,
+  writeSlot,
+  writeSlotValue,
+} from './fields.js';
 
 export type RecordKind = DurableRecord<unknown>['kind'];
 
@@ -25,6 +36,7 @@ export const RECORD_TAGS = Object.freeze({
   accept: 2,
   decide: 3,
   snapshot: 4,
+  genesis: 5,
 } as const satisfies Record<RecordKind, number>);
 
 const KIND_OF_TAG: ReadonlyMap<number, RecordKind> = new Map(
@@ -50,6 +62,10 @@ export function writeRecord<C>(writer: Writer, record: DurableRecord<C>, codec: 
     case 'snapshot':
       writeSlot(writer, r.throughSlot);
       writer.bytes(r.data, 'snapshot data');
+      writeConfigEntries(writer, r.configs, 'configs');
+      return;
+    case 'genesis':
+      writeConfigEntries(writer, r.configs, 'configs');
       return;
     default:
       assertNever(r, 'durable record');
@@ -69,7 +85,9 @@ export function readRecord<C>(reader: Reader, codec: CommandCodec<C>): DurableRe
       case 'decide':
         return { kind, slot: readEntrySlot(reader, 'slot'), value: readSlotValue(reader, codec, 'value') };
       case 'snapshot':
-        return { kind, throughSlot: readSlot(reader, 'throughSlot'), data: reader.bytes('data') };
+        return { kind, throughSlot: readSlot(reader, 'throughSlot'), data: reader.bytes('data'), configs: readConfigEntries(reader, 'configs') };
+      case 'genesis':
+        return { kind, configs: readConfigEntries(reader, 'configs') };
       default:
         return assertNever(kind, 'durable record kind');
     }

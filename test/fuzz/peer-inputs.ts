@@ -37,7 +37,7 @@ export function sampleMessages(fromName: string, toName: string): Message<NodeCo
   const b = ballot(3, from);
   const batch = { kind: 'batch' as const, commands: [command(`${fromName}.fuzz.1`, 'fuzz/a', 'one'), command(`${fromName}.fuzz.2`, 'fuzz/b', 'two')] };
   return [
-    { type: 'prepare', from, to, ballot: b, fromSlot: slot(5) },
+    { type: 'prepare', from, to, ballot: b, fromSlot: slot(5), transfer: false },
     {
       type: 'promise',
       from,
@@ -56,7 +56,10 @@ export function sampleMessages(fromName: string, toName: string): Message<NodeCo
     { type: 'heartbeat-ack', from, to, ballot: b, readRound: 9, decidedThrough: slot(6) },
     { type: 'catchup-request', from, to, fromSlot: slot(1), throughSlot: slot(4) },
     { type: 'catchup-reply', from, to, decided: [{ slot: slot(1), value: batch }, { slot: slot(2), value: { kind: 'noop' } }] },
-    { type: 'snapshot', from, to, throughSlot: slot(3), data: new TextEncoder().encode('{"not":"a real snapshot"}') },
+    { type: 'snapshot', from, to, throughSlot: slot(3), data: new TextEncoder().encode('{"not":"a real snapshot"}'), configs: [] },
+    { type: 'timeout-now', from, to, ballot: b },
+    { type: 'reconfigure', from, to, request: { id: 'c1', basedOn: slot(1), membership: { members: [{ id: from, voter: true, info: '' }] } } },
+    { type: 'reconfigure-rejected', from, to, id: 'c1', reason: 'stale' },
     { type: 'forward', from, to, commands: batch.commands },
   ];
 }

@@ -8,7 +8,7 @@ import { replayCommand } from '../../src/sim/report.js';
 import { runSimulation } from '../../src/sim/simulator.js';
 
 /** Seeds tried per mutant, from seed 1 on, alternating 3 and 5 replicas. */
-const SEED_BUDGET = 60;
+const SEED_BUDGET = 100;
 
 for (const mutant of listMutants()) {
   test(`the simulator catches the planted bug ${mutant} within ${SEED_BUDGET} seeds`, () => {

@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeId, type NodeId } from '../../src/core/ids.js';
+import { replayRecords } from '../../src/core/multipaxos/durable.js';
+import { bootstrapMembership } from '../../src/core/multipaxos/membership.js';
 import { Replica } from '../../src/core/multipaxos/replica.js';
 import { DEFAULT_TIMING, type DurableRecord, type Message } from '../../src/core/multipaxos/types.js';
 import { ReplicaDriver, NotLeaderError, TimeoutError, type DurableLog } from '../../src/smr/driver.js';
@@ -57,11 +59,16 @@ class ManualLog implements DurableLog<Cmd> {
   }
 }
 
+/** A durable state whose bootstrap configuration is already on disk, so the tests count only their own syncs. */
+function bootstrapped(voters: NodeId[]) {
+  return replayRecords<Cmd>([{ kind: 'genesis', configs: [{ activeFrom: 1 as never, membership: bootstrapMembership(voters) }] }]);
+}
+
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const members = [nodeId('n1'), nodeId('n2'), nodeId('n3')];
 
 function makeNode(self: NodeId, log: DurableLog<Cmd>, sent: Message<Cmd>[], now: () => number, fatal: unknown[] = []) {
-  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self, members, seed: 1 });
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self, members, seed: 1 }, bootstrapped(members));
   const machine = new Texts();
   const driver = new ReplicaDriver<Cmd, number>({
     replica,
@@ -147,7 +154,7 @@ test('TimeoutError is what an expired proposal gets', async () => {
 
 test('a snapshot holds exactly the state of the slot it is labelled with, even while applies wait for a sync', async () => {
   const log = new ManualLog();
-  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 });
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
   const machine = new Texts();
   const driver = new ReplicaDriver<Cmd, number>({
     replica,

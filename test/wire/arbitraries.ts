@@ -9,7 +9,9 @@ import { ZERO_BALLOT, type Ballot } from '../../src/core/ballot.js';
 import type { NodeId, Slot } from '../../src/core/ids.js';
 import type {
   AcceptedEntry,
+  ConfigEntry,
   DecidedEntry,
+  Membership,
   DurableRecord,
   Message,
   MessageType,
@@ -36,14 +38,30 @@ export const ballotArb: fc.Arbitrary<Ballot> = fc.oneof(
   { arbitrary: record({ round: integerArb, node: nodeIdArb }), weight: 6 },
 );
 
+export const membershipArb: fc.Arbitrary<Membership> = fc
+  .uniqueArray(nodeIdArb, { minLength: 1, maxLength: 5 })
+  .chain((ids) =>
+    fc.tuple(...ids.map((id, i) => record({ id: fc.constant(id), voter: i === 0 ? fc.constant(true) : fc.boolean(), info: fc.string({ maxLength: 20 }) }))),
+  )
+  .map((members) => ({ members }));
+
+export const configEntriesArb: fc.Arbitrary<ConfigEntry[]> = sortedSlotsArbOf(3).chain((slots) =>
+  fc.tuple(...slots.map((slot) => record<ConfigEntry>({ activeFrom: fc.constant(slot), membership: membershipArb }))),
+);
+
+function sortedSlotsArbOf(maxLength: number): fc.Arbitrary<Slot[]> {
+  return fc.uniqueArray(entrySlotArb, { maxLength }).map((slots) => [...slots].sort((a, b) => a - b));
+}
+
 function slotValueArb<C>(command: fc.Arbitrary<C>): fc.Arbitrary<SlotValue<C>> {
   return fc.oneof(
     fc.constant<SlotValue<C>>({ kind: 'noop' }),
     fc.array(command, { maxLength: 5 }).map((commands): SlotValue<C> => ({ kind: 'batch', commands })),
+    record({ kind: fc.constant('config' as const), id: fc.string({ maxLength: 12 }), membership: membershipArb }),
   );
 }
 
-const sortedSlotsArb = fc.uniqueArray(entrySlotArb, { maxLength: 6 }).map((slots) => [...slots].sort((a, b) => a - b));
+const sortedSlotsArb = sortedSlotsArbOf(6);
 
 function acceptedEntriesArb<C>(command: fc.Arbitrary<C>): fc.Arbitrary<AcceptedEntry<C>[]> {
   return sortedSlotsArb.chain((slots) =>
@@ -71,7 +89,7 @@ function addressed<C, T extends MessageType, F extends object>(
 
 export function messageArbs<C>(command: fc.Arbitrary<C>): { [T in MessageType]: fc.Arbitrary<Variant<C, T>> } {
   return {
-    prepare: addressed('prepare', record({ ballot: ballotArb, fromSlot: slotArb })),
+    prepare: addressed('prepare', record({ ballot: ballotArb, fromSlot: slotArb, transfer: fc.boolean() })),
     promise: addressed(
       'promise',
       record({
@@ -90,8 +108,17 @@ export function messageArbs<C>(command: fc.Arbitrary<C>): { [T in MessageType]: 
     'heartbeat-ack': addressed('heartbeat-ack', record({ ballot: ballotArb, readRound: integerArb, decidedThrough: slotArb })),
     'catchup-request': addressed('catchup-request', record({ fromSlot: slotArb, throughSlot: slotArb })),
     'catchup-reply': addressed('catchup-reply', record({ decided: decidedEntriesArb(command) })),
-    snapshot: addressed('snapshot', record({ throughSlot: slotArb, data: fc.uint8Array({ maxLength: 64 }) })),
+    snapshot: addressed('snapshot', record({ throughSlot: slotArb, data: fc.uint8Array({ maxLength: 64 }), configs: configEntriesArb })),
     forward: addressed('forward', record({ commands: fc.array(command, { maxLength: 5 }) })),
+    'timeout-now': addressed('timeout-now', record({ ballot: ballotArb })),
+    reconfigure: addressed(
+      'reconfigure',
+      record({ request: record({ id: fc.string({ maxLength: 12 }), basedOn: slotArb, membership: membershipArb }) }),
+    ),
+    'reconfigure-rejected': addressed(
+      'reconfigure-rejected',
+      record({ id: fc.string({ maxLength: 12 }), reason: fc.constantFrom('not-leader' as const, 'in-progress' as const, 'stale' as const, 'invalid' as const, 'stepped-down' as const) }),
+    ),
   };
 }
 
@@ -106,7 +133,8 @@ export function recordArbs<C>(command: fc.Arbitrary<C>): { [K in RecordKind]: fc
     promise: record({ kind: fc.constant('promise' as const), ballot: ballotArb }),
     accept: record({ kind: fc.constant('accept' as const), slot: entrySlotArb, ballot: ballotArb, value: slotValueArb(command) }),
     decide: record({ kind: fc.constant('decide' as const), slot: entrySlotArb, value: slotValueArb(command) }),
-    snapshot: record({ kind: fc.constant('snapshot' as const), throughSlot: slotArb, data: fc.uint8Array({ maxLength: 64 }) }),
+    snapshot: record({ kind: fc.constant('snapshot' as const), throughSlot: slotArb, data: fc.uint8Array({ maxLength: 64 }), configs: configEntriesArb }),
+    genesis: record({ kind: fc.constant('genesis' as const), configs: configEntriesArb }),
   };
 }
 

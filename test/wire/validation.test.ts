@@ -182,7 +182,7 @@ describe('encoders', () => {
 
   it('throw a WireError for a value over a size bound, which a sender drops', () => {
     const limits = { ...DEFAULT_WIRE_LIMITS, bytesMax: 8, entriesMax: 2 };
-    const snapshot: Message<Uint8Array> = { type: 'snapshot', from: n1, to: n2, throughSlot: slot(5), data: new Uint8Array(9) };
+    const snapshot: Message<Uint8Array> = { type: 'snapshot', from: n1, to: n2, throughSlot: slot(5), data: new Uint8Array(9), configs: [] };
     assert.throws(() => encodeMessage(snapshot, bytesCommandCodec, limits), (e: unknown) => e instanceof WireError && e.code === 'over-bound');
     const forward: Message<Uint8Array> = { type: 'forward', from: n1, to: n2, commands: [new Uint8Array(), new Uint8Array(), new Uint8Array()] };
     assert.throws(() => encodeMessage(forward, bytesCommandCodec, limits), (e: unknown) => e instanceof WireError && e.code === 'over-bound');

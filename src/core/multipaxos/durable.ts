@@ -7,7 +7,7 @@
 import { assert } from '../assert.js';
 import { ZERO_BALLOT, compareBallots, type Ballot } from '../ballot.js';
 import { NO_SLOT, type Slot } from '../ids.js';
-import type { DurableRecord, SlotValue } from './types.js';
+import type { ConfigEntry, DurableRecord, SlotValue } from './types.js';
 
 export interface DurableState<C> {
   /** The highest ballot this acceptor promised (phase 1b) or accepted in. */
@@ -19,11 +19,16 @@ export interface DurableState<C> {
   /** Every slot through this one is covered by `snapshot`. */
   compactedThrough: Slot;
   /** The state machine as of compactedThrough; null while nothing was compacted. */
-  snapshot: { throughSlot: Slot; data: Uint8Array } | null;
+  snapshot: { throughSlot: Slot; data: Uint8Array; configs: readonly ConfigEntry[] } | null;
+  /**
+   * The configurations known independently of the decided values kept here: the
+   * bootstrap membership, or a snapshot's. Null for a member still joining.
+   */
+  configs: readonly ConfigEntry[] | null;
 }
 
 export function emptyDurableState<C>(): DurableState<C> {
-  return { promised: ZERO_BALLOT, accepted: new Map(), decided: new Map(), compactedThrough: NO_SLOT, snapshot: null };
+  return { promised: ZERO_BALLOT, accepted: new Map(), decided: new Map(), compactedThrough: NO_SLOT, snapshot: null, configs: null };
 }
 
 /** Applies one record to the state, exactly as recovery would. */
@@ -44,8 +49,12 @@ export function applyRecord<C>(state: DurableState<C>, record: DurableRecord<C>)
       return;
     case 'snapshot':
       if (record.throughSlot <= state.compactedThrough) return;
-      state.snapshot = { throughSlot: record.throughSlot, data: record.data };
+      state.snapshot = { throughSlot: record.throughSlot, data: record.data, configs: record.configs };
+      state.configs = record.configs;
       dropThrough(state, record.throughSlot);
+      return;
+    case 'genesis':
+      if (state.configs === null) state.configs = record.configs;
       return;
     default: {
       const never: never = record;
@@ -66,7 +75,11 @@ export function replayRecords<C>(records: Iterable<DurableRecord<C>>): DurableSt
  */
 export function recordsOf<C>(state: DurableState<C>): DurableRecord<C>[] {
   const records: DurableRecord<C>[] = [];
-  if (state.snapshot !== null) records.push({ kind: 'snapshot', throughSlot: state.snapshot.throughSlot, data: state.snapshot.data });
+  if (state.snapshot !== null) {
+    records.push({ kind: 'snapshot', throughSlot: state.snapshot.throughSlot, data: state.snapshot.data, configs: state.snapshot.configs });
+  } else if (state.configs !== null) {
+    records.push({ kind: 'genesis', configs: state.configs });
+  }
   records.push({ kind: 'promise', ballot: state.promised });
   for (const [slot, vote] of [...state.accepted].sort((a, b) => a[0] - b[0])) {
     records.push({ kind: 'accept', slot, ballot: vote.ballot, value: vote.value });

@@ -17,9 +17,9 @@
 import { assert, assertNever } from '../assert.js';
 import { ZERO_BALLOT, compareBallots, maxBallot, nextBallot, type Ballot } from '../ballot.js';
 import { NO_SLOT, nextSlot, type NodeId, type Slot } from '../ids.js';
-import { MajorityQuorum, type QuorumSystem } from '../quorum.js';
 import { Random } from '../random.js';
 import { applyRecord, emptyDurableState, type DurableState } from './durable.js';
+import { Configurations, bootstrapMembership, membershipProblem, phase1Coverage, sameMembership } from './membership.js';
 import { buildPromise, highestBallotValue, mergePromises, promiseShowsCandidateBehind } from './phase1.js';
 import { ReadTracker } from './reads.js';
 import {
@@ -27,6 +27,8 @@ import {
   type AcceptMessage,
   type AcceptedEntry,
   type AcceptedMessage,
+  type ConfigEntry,
+  type Membership,
   type CatchupReplyMessage,
   type CatchupRequestMessage,
   type DurableRecord,
@@ -38,11 +40,15 @@ import {
   type PrepareMessage,
   type PromiseMessage,
   type Ready,
+  type ReconfigureRejection,
+  type ReconfigureRequest,
   type RejectMessage,
   type ReplicaConfig,
   type ReplicaStatus,
   type SlotValue,
   type SnapshotMessage,
+  type Standing,
+  type TimeoutNowMessage,
 } from './types.js';
 
 interface Proposal<C> {
@@ -59,6 +65,7 @@ type RoleState<C> =
       readonly fromSlot: Slot;
       readonly promises: Map<NodeId, PromiseMessage<C>>;
       lastSentTick: number;
+      readonly transfer: boolean;
     }
   | {
       readonly role: 'leader';
@@ -71,11 +78,18 @@ type RoleState<C> =
       readonly lastHeard: Map<NodeId, number>;
       readonly reads: ReadTracker;
       commitSentThrough: Slot;
+      /** Phase 1 found votes through this slot: each is re-proposed as the window allows. */
+      readonly recoverThrough: Slot;
+      readonly recoverVotes: ReadonlyMap<Slot, AcceptedEntry<C>[]>;
+      /** A configuration change waiting for its slot, or proposed at `slot`. */
+      change: { readonly request: ReconfigureRequest; readonly origin: NodeId; slot: Slot | null } | null;
+      /** No-ops fill the log through this slot, so a proposed change becomes active promptly. */
+      fillThrough: Slot;
     };
 
 export class Replica<C> {
   readonly config: ReplicaConfig;
-  protected readonly quorum: QuorumSystem;
+  protected readonly configs: Configurations;
   protected readonly durable: DurableState<C>;
   protected state: RoleState<C> = { role: 'follower', leader: null };
   /** Every slot <= decidedThrough is decided (or compacted). */
@@ -94,15 +108,25 @@ export class Replica<C> {
   private persist: DurableRecord<C>[] = [];
   private effects: Effect<C>[] = [];
   private startPending = true;
+  private announced: { latest: ConfigEntry | null; standing: Standing } = { latest: null, standing: 'unknown' };
 
-  /** A replica rebuilt from `durable` (an empty state for a brand-new replica). */
-  constructor(config: ReplicaConfig, durable: DurableState<C> = emptyDurableState<C>(), quorum?: QuorumSystem) {
-    assert(config.members.includes(config.self), () => `${config.self} is not among the members ${config.members.join(',')}`);
+  /**
+   * A replica rebuilt from `durable` (an empty state for a brand-new replica).
+   * A brand-new member of a new cluster records `config.members` as the
+   * bootstrap configuration; one with no members is joining a running cluster.
+   */
+  constructor(config: ReplicaConfig, durable: DurableState<C> = emptyDurableState<C>()) {
     assert(config.electionTimeoutTicks > config.heartbeatTicks, 'the election timeout must exceed the heartbeat interval');
     assert(config.pipelineSlotsMax >= 1 && config.batchCommandsMax >= 1, 'pipeline and batch bounds must be positive');
+    assert(config.configWindowSlots >= 1, 'the configuration window must be at least one slot');
     this.config = config;
-    this.quorum = quorum ?? new MajorityQuorum(config.members);
     this.durable = durable;
+    if (durable.configs === null && config.members.length > 0) {
+      assert(config.members.includes(config.self), () => `${config.self} is not among the members ${config.members.join(',')}`);
+      this.record({ kind: 'genesis', configs: [{ activeFrom: 1 as Slot, membership: bootstrapMembership(config.members) }] });
+    }
+    this.configs = new Configurations(durable.configs ?? []);
+    for (const slot of [...durable.decided.keys()].sort((a, b) => a - b)) this.noteConfigValue(slot, durable.decided.get(slot) as SlotValue<C>);
     this.durable.promised = this.recoveredPromise(durable);
     this.random = new Random(config.seed);
     this.decidedThrough = durable.compactedThrough;
@@ -114,7 +138,7 @@ export class Replica<C> {
   // ---------------------------------------------------------------- driving
 
   step(input: Input<C>): Ready<C> {
-    this.start();
+    this.begin();
     switch (input.type) {
       case 'message':
         this.onMessage(input.message);
@@ -132,7 +156,10 @@ export class Replica<C> {
         this.onCompact(input.throughSlot, input.data);
         break;
       case 'campaign':
-        if (this.state.role !== 'leader') this.startElection();
+        if (this.state.role !== 'leader' && this.standing() === 'voter') this.startElection(false);
+        break;
+      case 'reconfigure':
+        this.onReconfigure(input.request, this.config.self);
         break;
       default:
         assertNever(input, 'input');
@@ -151,12 +178,17 @@ export class Replica<C> {
    * re-applies the decided log. Called by `step` if the driver does not call it.
    */
   start(): Ready<C> {
-    if (!this.startPending) return this.drain();
+    this.begin();
+    return this.drain();
+  }
+
+  private begin(): void {
+    if (!this.startPending) return;
     this.startPending = false;
     const snapshot = this.durable.snapshot;
     if (snapshot !== null) this.effects.push({ type: 'restore', throughSlot: snapshot.throughSlot, data: snapshot.data });
     this.advanceDecided();
-    return this.drain();
+    this.announceMembership();
   }
 
   status(): ReplicaStatus {
@@ -173,7 +205,19 @@ export class Replica<C> {
       highestSlot: this.highestSlot(),
       inflightSlots: s.role === 'leader' ? s.inflight.size : 0,
       pendingCommands: s.role === 'leader' ? s.pending.length : 0,
+      latestConfig: this.configs.latest(),
+      standing: this.standing(),
     };
+  }
+
+  /** This replica's place in the configuration governing its next undecided slot. */
+  standing(): Standing {
+    return this.configs.standing(this.config.self, nextSlot(this.decidedThrough));
+  }
+
+  /** The configurations this replica knows, oldest first. */
+  knownConfigs(): readonly ConfigEntry[] {
+    return this.configs.all();
   }
 
   /** The decided value of `slot` if this replica still holds it in its log. */
@@ -194,7 +238,9 @@ export class Replica<C> {
 
   private onMessage(message: Message<C>): void {
     assert(message.to === this.config.self, () => `message for ${message.to} delivered to ${this.config.self}`);
-    if (!this.config.members.includes(message.from)) return;
+    // Only members of a known configuration take part (a joining member knows
+    // none yet and listens to whoever leads).
+    if (this.configs.known && !this.configs.names(message.from)) return;
     switch (message.type) {
       case 'prepare':
         return this.onPrepare(message);
@@ -219,16 +265,31 @@ export class Replica<C> {
       case 'forward':
         if (this.state.role === 'leader') this.enqueue(message.commands);
         return;
+      case 'timeout-now':
+        return this.onTimeoutNow(message);
+      case 'reconfigure':
+        return this.onReconfigure(message.request, message.from);
+      case 'reconfigure-rejected':
+        this.effects.push({ type: 'reconfigure-rejected', id: message.id, reason: message.reason, leader: this.knownLeader() });
+        return;
       default:
         assertNever(message, 'message');
     }
   }
 
   private onPrepare(m: PrepareMessage): void {
+    // A member removed from every configuration still to come cannot disrupt
+    // the cluster with its ballots: it gets the decisions it missed instead,
+    // which show it that it was removed.
+    if (this.configs.known && !this.configs.votersFrom(nextSlot(this.decidedThrough)).has(m.from)) {
+      this.onCatchupRequest({ type: 'catchup-request', from: m.from, to: this.config.self, fromSlot: m.fromSlot, throughSlot: this.highestSlot() });
+      return;
+    }
     this.noteBallot(m.ballot);
     // A replica in touch with a live leader ignores other candidates, so a node
-    // that was cut off cannot depose a working leader when it comes back.
-    if (compareBallots(m.ballot, this.durable.promised) > 0 && this.leaderIsFresh(m.from)) return;
+    // that was cut off cannot depose a working leader when it comes back. A
+    // hand-over the leader itself asked for is the exception.
+    if (compareBallots(m.ballot, this.durable.promised) > 0 && !m.transfer && this.leaderIsFresh(m.from)) return;
     if (compareBallots(m.ballot, this.durable.promised) < 0) {
       this.send({ type: 'reject', from: this.config.self, to: m.from, ballot: m.ballot, promised: this.durable.promised });
       return;
@@ -251,7 +312,7 @@ export class Replica<C> {
       return;
     }
     s.promises.set(m.from, m);
-    if (this.quorum.isPhase1Quorum(new Set(s.promises.keys()))) this.becomeLeader();
+    this.tryLead(s);
   }
 
   private onAccept(m: AcceptMessage<C>): void {
@@ -280,7 +341,7 @@ export class Replica<C> {
     const proposal = s.inflight.get(m.slot);
     if (proposal === undefined) return;
     proposal.votes.add(m.from);
-    if (this.isChosenBy(proposal.votes)) {
+    if (this.isChosenBy(m.slot, proposal.votes)) {
       s.inflight.delete(m.slot);
       this.decide(m.slot, proposal.value);
     }
@@ -296,7 +357,7 @@ export class Replica<C> {
       // alone). Rather than hand the cluster to an election, the working leader
       // runs phase 1 again with a ballot above it; followers in touch with this
       // leader accept its prepare (stickiness exempts the current leader).
-      this.startElection();
+      this.startElection(false);
       return;
     }
     this.becomeFollower(null);
@@ -329,13 +390,13 @@ export class Replica<C> {
     const s = this.state;
     if (s.role !== 'leader' || compareBallots(m.ballot, s.ballot) !== 0) return;
     s.lastHeard.set(m.from, this.now);
-    s.reads.acknowledge(m.from, m.readRound, this.config.self, (voters) => this.quorum.isPhase1Quorum(voters));
+    s.reads.acknowledge(m.from, m.readRound, this.config.self, (voters) => this.isLeaderQuorum(voters));
   }
 
   private onCatchupRequest(m: CatchupRequestMessage): void {
     const snapshot = this.durable.snapshot;
     if (m.fromSlot <= this.durable.compactedThrough && snapshot !== null) {
-      this.send({ type: 'snapshot', from: this.config.self, to: m.from, throughSlot: snapshot.throughSlot, data: snapshot.data });
+      this.send({ type: 'snapshot', from: this.config.self, to: m.from, throughSlot: snapshot.throughSlot, data: snapshot.data, configs: snapshot.configs });
       return;
     }
     const decided = [];
@@ -367,7 +428,9 @@ export class Replica<C> {
 
   private onSnapshot(m: SnapshotMessage): void {
     if (m.throughSlot <= this.appliedThrough || this.state.role === 'leader') return;
-    this.record({ kind: 'snapshot', throughSlot: m.throughSlot, data: m.data });
+    this.record({ kind: 'snapshot', throughSlot: m.throughSlot, data: m.data, configs: m.configs });
+    for (const entry of m.configs) this.configs.add(entry);
+    this.configs.trimBefore(nextSlot(m.throughSlot));
     this.effects.push({ type: 'restore', throughSlot: m.throughSlot, data: m.data });
     this.decidedThrough = m.throughSlot;
     this.appliedThrough = m.throughSlot;
@@ -412,15 +475,63 @@ export class Replica<C> {
     }
     const index = (s.nextSlot - 1) as Slot;
     if (s.reads.add(id, index)) {
-      s.reads.confirmAlone(this.config.self, (voters) => this.quorum.isPhase1Quorum(voters));
+      s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
       this.broadcastHeartbeat();
     }
+  }
+
+  /**
+   * A configuration change, asked here or forwarded by `origin`. Only the leader
+   * proposes one, and only one at a time: the next waits until the last is
+   * active, so every change is made against the configuration it names.
+   */
+  private onReconfigure(request: ReconfigureRequest, origin: NodeId): void {
+    const s = this.state;
+    if (s.role !== 'leader') {
+      const leader = s.role === 'follower' ? s.leader : null;
+      if (origin === this.config.self && leader !== null && leader !== this.config.self) {
+        this.send({ type: 'reconfigure', from: this.config.self, to: leader, request });
+      } else {
+        this.rejectReconfigure(request.id, origin, 'not-leader');
+      }
+      return;
+    }
+    const problem = membershipProblem(request.membership);
+    if (problem !== null) return this.rejectReconfigure(request.id, origin, 'invalid');
+    if (this.changeInProgress(s)) return this.rejectReconfigure(request.id, origin, 'in-progress');
+    if (this.configs.latest()?.activeFrom !== request.basedOn) return this.rejectReconfigure(request.id, origin, 'stale');
+    s.change = { request, origin, slot: null };
+    this.flushPending();
+  }
+
+  private changeInProgress(s: Extract<RoleState<C>, { role: 'leader' }>): boolean {
+    if (s.change !== null) return true;
+    const latest = this.configs.latest();
+    if (latest !== null && latest.activeFrom > nextSlot(this.decidedThrough)) return true;
+    for (const proposal of s.inflight.values()) if (proposal.value.kind === 'config') return true;
+    for (let slot = s.nextSlot; slot <= s.recoverThrough; slot = nextSlot(slot)) {
+      if (this.recoveredValue(s, slot)?.kind === 'config') return true;
+    }
+    return false;
+  }
+
+  private rejectReconfigure(id: string, origin: NodeId, reason: ReconfigureRejection): void {
+    if (origin === this.config.self) this.effects.push({ type: 'reconfigure-rejected', id, reason, leader: this.knownLeader() });
+    else this.send({ type: 'reconfigure-rejected', from: this.config.self, to: origin, id, reason });
+  }
+
+  /** A leader leaving the configuration hands over: campaign now, past the old leader's lease. */
+  private onTimeoutNow(m: TimeoutNowMessage): void {
+    const s = this.state;
+    if (s.role !== 'follower' || s.leader !== m.from || compareBallots(m.ballot, this.durable.promised) !== 0) return;
+    if (this.standing() === 'voter') this.startElection(true);
   }
 
   private onCompact(throughSlot: Slot, data: Uint8Array): void {
     assert(throughSlot <= this.appliedThrough, () => `cannot compact through ${throughSlot}: applied only through ${this.appliedThrough}`);
     if (throughSlot <= this.durable.compactedThrough) return;
-    this.record({ kind: 'snapshot', throughSlot, data });
+    this.record({ kind: 'snapshot', throughSlot, data, configs: this.configs.asOf(throughSlot, this.config.configWindowSlots) });
+    this.configs.trimBefore(nextSlot(throughSlot));
   }
 
   // ---------------------------------------------------------------- time
@@ -430,13 +541,16 @@ export class Replica<C> {
     const s = this.state;
     switch (s.role) {
       case 'follower':
-        if (this.now >= this.electionDeadline) this.startElection();
+        // Only a voter campaigns; learners, joining and removed members wait.
+        if (this.now >= this.electionDeadline && this.standing() !== 'voter') this.resetElectionTimer();
+        if (this.now >= this.electionDeadline) this.startElection(false);
         else if (this.knownCommit > this.decidedThrough && this.now - this.catchupRetryTick >= this.config.heartbeatTicks * 2 && s.leader !== null) {
           this.requestCatchup(s.leader, nextSlot(this.decidedThrough), this.knownCommit);
         }
         return;
       case 'candidate':
-        if (this.now >= this.electionDeadline) this.startElection();
+        if (this.now >= this.electionDeadline && this.standing() !== 'voter') this.becomeFollower(null);
+        else if (this.now >= this.electionDeadline) this.startElection(false);
         else if (this.now - s.lastSentTick >= this.config.heartbeatTicks) this.sendPrepares(s, true);
         return;
       case 'leader':
@@ -454,7 +568,7 @@ export class Replica<C> {
       s.lastQuorumCheckTick = this.now;
       const heard = new Set<NodeId>([this.config.self]);
       for (const [node, tick] of s.lastHeard) if (this.now - tick < this.config.electionTimeoutTicks) heard.add(node);
-      if (!this.quorum.isPhase1Quorum(heard)) {
+      if (!this.isLeaderQuorum(heard)) {
         this.becomeFollower(null);
         return;
       }
@@ -466,7 +580,7 @@ export class Replica<C> {
       for (const [slot, proposal] of s.inflight) {
         if (this.now - proposal.sentAtTick < this.config.heartbeatTicks) continue;
         proposal.sentAtTick = this.now;
-        for (const member of this.config.members) {
+        for (const member of this.peers()) {
           if (!proposal.votes.has(member)) this.sendAccept(s, member, slot, proposal.value);
         }
       }
@@ -475,7 +589,11 @@ export class Replica<C> {
 
   // ---------------------------------------------------------------- elections
 
-  private startElection(): void {
+  private startElection(transfer: boolean): void {
+    if (this.standing() !== 'voter') {
+      this.becomeFollower(null);
+      return;
+    }
     const ballot = nextBallot(maxBallot(this.highestSeen, this.durable.promised), this.config.self);
     this.record({ kind: 'promise', ballot });
     this.noteBallot(ballot);
@@ -486,24 +604,45 @@ export class Replica<C> {
       fromSlot,
       promises: new Map(),
       lastSentTick: this.now,
+      transfer,
     };
     this.leaveLeadership();
     this.state = candidate;
     this.resetElectionTimer();
     this.announceRole();
     candidate.promises.set(this.config.self, buildPromise(this.durable, this.config.self, this.config.self, ballot, fromSlot, Number.POSITIVE_INFINITY));
-    if (this.quorum.isPhase1Quorum(new Set(candidate.promises.keys()))) {
-      this.becomeLeader();
-      return;
+    this.tryLead(candidate);
+    if (this.state === candidate) this.sendPrepares(candidate, false);
+  }
+
+  /** The values phase 1 has found so far, slot by slot, as the candidate would propose them. */
+  private phase1Values(s: Extract<RoleState<C>, { role: 'candidate' }>): { values: Map<Slot, SlotValue<C>>; outcome: ReturnType<typeof mergePromises<C>> } {
+    const outcome = mergePromises(s.promises.values(), this.highestSlot());
+    const values = new Map<Slot, SlotValue<C>>();
+    for (const [slot, value] of this.durable.decided) if (slot >= s.fromSlot) values.set(slot, value);
+    for (const [slot, value] of outcome.decided) values.set(slot, value);
+    for (const [slot, votes] of outcome.votes) {
+      if (values.has(slot)) continue;
+      const value = this.valueFromVotes(slot, votes);
+      if (value !== null) values.set(slot, value);
     }
-    this.sendPrepares(candidate, false);
+    return { values, outcome };
+  }
+
+  /** Becomes leader once the promises cover every configuration the take-over may touch. */
+  private tryLead(s: Extract<RoleState<C>, { role: 'candidate' }>): void {
+    const { values } = this.phase1Values(s);
+    const coverage = phase1Coverage(this.configs, s.fromSlot, this.config.configWindowSlots, values, new Set(s.promises.keys()));
+    if (coverage.covered) this.becomeLeader();
   }
 
   private sendPrepares(s: Extract<RoleState<C>, { role: 'candidate' }>, missingOnly: boolean): void {
     s.lastSentTick = this.now;
-    for (const member of this.config.members) {
+    const { values } = this.phase1Values(s);
+    const { voters } = phase1Coverage(this.configs, s.fromSlot, this.config.configWindowSlots, values, new Set(s.promises.keys()));
+    for (const member of voters) {
       if (member === this.config.self || (missingOnly && s.promises.has(member))) continue;
-      this.send({ type: 'prepare', from: this.config.self, to: member, ballot: s.ballot, fromSlot: s.fromSlot });
+      this.send({ type: 'prepare', from: this.config.self, to: member, ballot: s.ballot, fromSlot: s.fromSlot, transfer: s.transfer });
     }
   }
 
@@ -515,7 +654,7 @@ export class Replica<C> {
     const leader: Extract<RoleState<C>, { role: 'leader' }> = {
       role: 'leader',
       ballot: s.ballot,
-      nextSlot: nextSlot(outcome.highestSlot),
+      nextSlot: s.fromSlot,
       inflight: new Map(),
       pending: [],
       lastHeartbeatTick: this.now,
@@ -523,16 +662,17 @@ export class Replica<C> {
       lastHeard: new Map(),
       reads: new ReadTracker(),
       commitSentThrough: NO_SLOT,
+      recoverThrough: outcome.highestSlot,
+      recoverVotes: outcome.votes,
+      change: null,
+      fillThrough: NO_SLOT,
     };
     this.state = leader;
     this.announceRole();
-    // Phase 2 for every slot the quorum may have chosen something in: the value
-    // of the highest-ballot vote reported, or a no-op where nobody voted.
-    for (let slot = s.fromSlot; slot <= outcome.highestSlot; slot = nextSlot(slot)) {
-      if (slot <= this.decidedThrough || this.durable.decided.has(slot)) continue;
-      const value = this.valueFromVotes(slot, outcome.votes.get(slot) ?? []) ?? NOOP;
-      this.propose(leader, slot, value);
-    }
+    // Phase 2 for every slot the quorum may have chosen something in (the value
+    // of the highest-ballot vote reported, or a no-op where nobody voted), as
+    // fast as the configuration window allows: see flushPending.
+    this.flushPending();
     this.broadcastHeartbeat();
   }
 
@@ -552,6 +692,8 @@ export class Replica<C> {
       this.effects.push({ type: 'proposals-dropped', commands: s.pending, reason: 'stepped-down', leader: null });
       s.pending = [];
     }
+    if (s.change !== null && s.change.slot === null) this.rejectReconfigure(s.change.request.id, s.change.origin, 'stepped-down');
+    s.change = null;
     for (const read of s.reads.takeAll()) this.effects.push({ type: 'read-rejected', id: read.id, leader: null });
   }
 
@@ -571,15 +713,83 @@ export class Replica<C> {
     return this.now - this.lastLeaderContact < this.config.electionTimeoutTicks;
   }
 
+  /**
+   * A leader no longer among the voters of the slot it would propose next
+   * hands over to a voter of that configuration and stops.
+   */
+  private handOver(s: Extract<RoleState<C>, { role: 'leader' }>): void {
+    const next = this.configs.forSlot(s.nextSlot);
+    let target: NodeId | null = null;
+    let heardAt = Number.NEGATIVE_INFINITY;
+    for (const member of next?.membership.members ?? []) {
+      if (!member.voter || member.id === this.config.self) continue;
+      const at = s.lastHeard.get(member.id) ?? Number.NEGATIVE_INFINITY;
+      if (target === null || at > heardAt) {
+        target = member.id;
+        heardAt = at;
+      }
+    }
+    if (target !== null) this.send({ type: 'timeout-now', from: this.config.self, to: target, ballot: s.ballot });
+    this.becomeFollower(target);
+  }
+
+  private knownLeader(): NodeId | null {
+    const s = this.state;
+    return s.role === 'leader' ? this.config.self : s.role === 'follower' ? s.leader : null;
+  }
+
   // ---------------------------------------------------------------- phase 2
 
+  /**
+   * Proposes what is waiting, in slot order: values phase 1 found, then a
+   * configuration change, then client commands, then no-ops that bring a
+   * proposed change into force. Slot t goes out only once every slot <= t -
+   * alpha is decided (so its configuration is known) and only while this
+   * replica votes in t's configuration; a leader that does not hands over.
+   */
   private flushPending(): void {
     const s = this.state;
     if (s.role !== 'leader') return;
-    while (s.pending.length > 0 && s.inflight.size < this.config.pipelineSlotsMax) {
-      const commands = s.pending.splice(0, this.config.batchCommandsMax);
-      this.propose(s, s.nextSlot, { kind: 'batch', commands });
+    const window = this.config.configWindowSlots;
+    while (s.inflight.size < this.config.pipelineSlotsMax && s.nextSlot <= this.decidedThrough + window) {
+      const slot = s.nextSlot;
+      if (slot <= this.decidedThrough || this.durable.decided.has(slot)) {
+        s.nextSlot = nextSlot(slot);
+        continue;
+      }
+      const config = this.configs.forSlot(slot);
+      if (config === null || !config.membership.members.some((m) => m.id === this.config.self && m.voter)) {
+        // Leave once the slots this leader may still decide are decided.
+        if (this.decidedThrough >= slot - 1) this.handOver(s);
+        return;
+      }
+      let value: SlotValue<C>;
+      if (slot <= s.recoverThrough) {
+        value = this.recoveredValue(s, slot) ?? NOOP;
+      } else if (s.change !== null && s.change.slot === null) {
+        if (this.configs.latest()?.activeFrom !== s.change.request.basedOn) {
+          this.rejectReconfigure(s.change.request.id, s.change.origin, 'stale');
+          s.change = null;
+          continue;
+        }
+        value = { kind: 'config', id: s.change.request.id, membership: s.change.request.membership };
+        s.change.slot = slot;
+        s.fillThrough = (slot + window - 1) as Slot;
+        this.configProposed(slot, s.change.request.membership);
+      } else if (s.pending.length > 0) {
+        value = { kind: 'batch', commands: s.pending.splice(0, this.config.batchCommandsMax) };
+      } else if (slot <= s.fillThrough) {
+        value = NOOP;
+      } else {
+        return;
+      }
+      this.propose(s, slot, value);
+      if (this.state !== s) return;
     }
+  }
+
+  private recoveredValue(s: Extract<RoleState<C>, { role: 'leader' }>, slot: Slot): SlotValue<C> | null {
+    return this.valueFromVotes(slot, s.recoverVotes.get(slot) ?? []);
   }
 
   private propose(s: Extract<RoleState<C>, { role: 'leader' }>, slot: Slot, value: SlotValue<C>): void {
@@ -589,12 +799,13 @@ export class Replica<C> {
     this.record({ kind: 'accept', slot, ballot: s.ballot, value });
     const proposal: Proposal<C> = { value, votes: new Set([this.config.self]), sentAtTick: this.now };
     s.inflight.set(slot, proposal);
-    if (this.isChosenBy(proposal.votes)) {
+    if (this.isChosenBy(slot, proposal.votes)) {
+      // A single voter decides alone; learners hear of it from commit notices.
       s.inflight.delete(slot);
       this.decide(slot, value);
       return;
     }
-    for (const member of this.config.members) if (member !== this.config.self) this.sendAccept(s, member, slot, value);
+    for (const member of this.peers()) this.sendAccept(s, member, slot, value);
   }
 
   private sendAccept(s: Extract<RoleState<C>, { role: 'leader' }>, to: NodeId, slot: Slot, value: SlotValue<C>): void {
@@ -607,10 +818,21 @@ export class Replica<C> {
     if (s.role !== 'leader') return;
     s.lastHeartbeatTick = this.now;
     s.commitSentThrough = this.decidedThrough;
-    for (const member of this.config.members) {
-      if (member === this.config.self) continue;
+    for (const member of this.peers()) {
       this.send({ type: 'heartbeat', from: this.config.self, to: member, ballot: s.ballot, commitThrough: this.decidedThrough, readRound: s.reads.roundSent });
     }
+  }
+
+  /** Everyone a leader talks to: the members of every configuration from the next undecided slot on. */
+  private peers(): NodeId[] {
+    const ids = this.configs.membersFrom(nextSlot(this.decidedThrough));
+    ids.delete(this.config.self);
+    return [...ids];
+  }
+
+  /** A leader still leads while a quorum of every configuration it may propose in stays with it. */
+  private isLeaderQuorum(voters: ReadonlySet<NodeId>): boolean {
+    return this.configs.isQuorumFrom(nextSlot(this.decidedThrough), voters);
   }
 
   // ---------------------------------------------------------------- learning
@@ -643,7 +865,14 @@ export class Replica<C> {
   private decide(slot: Slot, value: SlotValue<C>): void {
     if (slot <= this.durable.compactedThrough || slot <= this.decidedThrough || this.durable.decided.has(slot)) return;
     this.record({ kind: 'decide', slot, value });
+    this.noteConfigValue(slot, value);
     this.advanceDecided();
+  }
+
+  /** A decided configuration change governs the log from its activation slot on. */
+  private noteConfigValue(slot: Slot, value: SlotValue<C>): void {
+    if (value.kind !== 'config') return;
+    this.configs.add({ activeFrom: this.activationSlot(slot), membership: value.membership });
   }
 
   private advanceDecided(): void {
@@ -667,10 +896,22 @@ export class Replica<C> {
     return highestBallotValue(votes);
   }
 
-  /** A value is chosen once a phase-2 quorum voted for it in one ballot. */
-  protected isChosenBy(votes: ReadonlySet<NodeId>): boolean {
-    return this.quorum.isPhase2Quorum(votes);
+  /**
+   * A value is chosen once a phase-2 quorum of the slot's configuration voted
+   * for it in one ballot. A leader only counts slots whose configuration it knows.
+   */
+  protected isChosenBy(slot: Slot, votes: ReadonlySet<NodeId>): boolean {
+    const config = this.configs.forSlot(slot);
+    return config !== null && this.configs.quorumOf(config).isPhase2Quorum(votes);
   }
+
+  /** The first slot a configuration decided at `slot` governs: alpha slots later. */
+  protected activationSlot(slot: Slot): Slot {
+    return (slot + this.config.configWindowSlots) as Slot;
+  }
+
+  /** Called when this leader proposes a configuration change (a hook for planted bugs). */
+  protected configProposed(_slot: Slot, _membership: Membership): void {}
 
   /** What a restarted acceptor has promised: exactly what it made durable. */
   protected recoveredPromise(durable: DurableState<C>): Ballot {
@@ -725,18 +966,30 @@ export class Replica<C> {
   }
 
   private finishStep(): void {
+    this.announceMembership();
     const s = this.state;
     if (s.role !== 'leader') return;
     // A confirmed round with reads waiting behind it starts the next one at once.
     if (s.reads.needsNextRound()) {
       s.reads.startNextRound();
-      s.reads.confirmAlone(this.config.self, (voters) => this.quorum.isPhase1Quorum(voters));
+      s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
       this.broadcastHeartbeat();
     }
     // Tell followers about new decisions promptly when no accept carried them.
     if (this.decidedThrough > s.commitSentThrough) this.broadcastHeartbeat();
     // Reads go out after this step's applies, so they see every slot <= their index.
     for (const read of s.reads.takeReady(this.appliedThrough)) this.effects.push({ type: 'read-ready', id: read.id });
+  }
+
+  /** Tells the driver when the newest configuration or this replica's standing changes. */
+  private announceMembership(): void {
+    const latest = this.configs.latest();
+    const standing = this.standing();
+    const previous = this.announced;
+    const same = previous.standing === standing && (previous.latest === latest || (previous.latest !== null && latest !== null && previous.latest.activeFrom === latest.activeFrom && sameMembership(previous.latest.membership, latest.membership)));
+    if (same || latest === null) return;
+    this.announced = { latest, standing };
+    this.effects.push({ type: 'membership', latest, standing });
   }
 
   private highestSlot(): Slot {

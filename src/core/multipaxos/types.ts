@@ -10,7 +10,34 @@ import type { NodeId, Slot } from '../ids.js';
 
 export type SlotValue<C> =
   | { readonly kind: 'noop' }
-  | { readonly kind: 'batch'; readonly commands: readonly C[] };
+  | { readonly kind: 'batch'; readonly commands: readonly C[] }
+  /**
+   * A configuration change (see membership.ts): decided at slot s, `membership`
+   * governs every slot from s + configWindowSlots on. `id` names the request so
+   * the member that asked can answer its caller when the slot is applied.
+   */
+  | { readonly kind: 'config'; readonly id: string; readonly membership: Membership };
+
+/**
+ * One member of a configuration. Voters' votes and promises make quorums;
+ * learners receive the log and vote, but are never counted and never campaign.
+ * `info` is opaque to the core (the server keeps addresses and names there).
+ */
+export interface Member {
+  readonly id: NodeId;
+  readonly voter: boolean;
+  readonly info: string;
+}
+
+export interface Membership {
+  readonly members: readonly Member[];
+}
+
+/** A configuration and the first slot it governs. */
+export interface ConfigEntry {
+  readonly activeFrom: Slot;
+  readonly membership: Membership;
+}
 
 export const NOOP: SlotValue<never> = Object.freeze({ kind: 'noop' });
 
@@ -36,6 +63,8 @@ export interface PrepareMessage extends Addressed {
   readonly type: 'prepare';
   readonly ballot: Ballot;
   readonly fromSlot: Slot;
+  /** Sent on a leader's request (a hand-over): members do not wait out the old leader's lease. */
+  readonly transfer: boolean;
 }
 
 /**
@@ -117,12 +146,33 @@ export interface SnapshotMessage extends Addressed {
   readonly type: 'snapshot';
   readonly throughSlot: Slot;
   readonly data: Uint8Array;
+  /** The configurations governing slots after throughSlot, as of throughSlot. */
+  readonly configs: readonly ConfigEntry[];
 }
 
 /** A follower passes client commands on to the leader it knows. */
 export interface ForwardMessage<C> extends Addressed {
   readonly type: 'forward';
   readonly commands: readonly C[];
+}
+
+/** A leader leaving the configuration asks a voter of the next one to campaign at once. */
+export interface TimeoutNowMessage extends Addressed {
+  readonly type: 'timeout-now';
+  readonly ballot: Ballot;
+}
+
+/** A member passes a configuration change on to the leader it knows. */
+export interface ReconfigureMessage extends Addressed {
+  readonly type: 'reconfigure';
+  readonly request: ReconfigureRequest;
+}
+
+/** The leader's refusal of a forwarded configuration change. */
+export interface ReconfigureRejectedMessage extends Addressed {
+  readonly type: 'reconfigure-rejected';
+  readonly id: string;
+  readonly reason: ReconfigureRejection;
 }
 
 export type Message<C> =
@@ -136,7 +186,10 @@ export type Message<C> =
   | CatchupRequestMessage
   | CatchupReplyMessage<C>
   | SnapshotMessage
-  | ForwardMessage<C>;
+  | ForwardMessage<C>
+  | TimeoutNowMessage
+  | ReconfigureMessage
+  | ReconfigureRejectedMessage;
 
 export type MessageType = Message<unknown>['type'];
 
@@ -152,7 +205,12 @@ export type DurableRecord<C> =
    * The state machine as of `throughSlot` (taken locally or received from a peer);
    * it replaces every record about slots <= throughSlot.
    */
-  | { readonly kind: 'snapshot'; readonly throughSlot: Slot; readonly data: Uint8Array };
+  | { readonly kind: 'snapshot'; readonly throughSlot: Slot; readonly data: Uint8Array; readonly configs: readonly ConfigEntry[] }
+  /**
+   * The configurations known before any slot was decided: the bootstrap
+   * membership, written once by a member of a new cluster.
+   */
+  | { readonly kind: 'genesis'; readonly configs: readonly ConfigEntry[] };
 
 export type Role = 'follower' | 'candidate' | 'leader';
 
@@ -168,7 +226,30 @@ export type Effect<C> =
   | { readonly type: 'read-rejected'; readonly id: number; readonly leader: NodeId | null }
   /** Commands that will not be ordered by this replica; their clients should retry. */
   | { readonly type: 'proposals-dropped'; readonly commands: readonly C[]; readonly reason: DropReason; readonly leader: NodeId | null }
-  | { readonly type: 'role'; readonly role: Role; readonly ballot: Ballot; readonly leader: NodeId | null };
+  | { readonly type: 'role'; readonly role: Role; readonly ballot: Ballot; readonly leader: NodeId | null }
+  /** The newest configuration this replica knows changed (learned, restored or activated). */
+  | { readonly type: 'membership'; readonly latest: ConfigEntry; readonly standing: Standing }
+  /** A configuration change that will not be proposed (success shows as the applied config value). */
+  | { readonly type: 'reconfigure-rejected'; readonly id: string; readonly reason: ReconfigureRejection; readonly leader: NodeId | null };
+
+/**
+ * This replica's place in the configuration that governs its next undecided slot:
+ * a voter, a learner, removed (in no configuration it knows from there on), or
+ * unknown (a new member still catching up to the change that added it).
+ */
+export type Standing = 'voter' | 'learner' | 'removed' | 'unknown';
+
+export type ReconfigureRejection = 'not-leader' | 'in-progress' | 'stale' | 'invalid' | 'stepped-down';
+
+/**
+ * A configuration change: replace the newest configuration (the one active from
+ * `basedOn`) with `membership`. Refused as 'stale' if the newest is another one.
+ */
+export interface ReconfigureRequest {
+  readonly id: string;
+  readonly basedOn: Slot;
+  readonly membership: Membership;
+}
 
 export type DropReason = 'no-leader' | 'overloaded' | 'stepped-down';
 
@@ -195,11 +276,23 @@ export type Input<C> =
    */
   | { readonly type: 'compact'; readonly throughSlot: Slot; readonly data: Uint8Array }
   /** Try to become leader now rather than waiting for the election timeout. */
-  | { readonly type: 'campaign' };
+  | { readonly type: 'campaign' }
+  | { readonly type: 'reconfigure'; readonly request: ReconfigureRequest };
 
 export interface ReplicaConfig {
   readonly self: NodeId;
+  /**
+   * The voters of a new cluster, used only when the durable state holds no
+   * configuration yet (the first start of a bootstrap member). Empty for a member
+   * joining a running cluster: it learns the configurations from the log.
+   */
   readonly members: readonly NodeId[];
+  /**
+   * Lamport's alpha: a configuration decided at slot s governs slots from
+   * s + configWindowSlots on, and a leader proposes slot t only once every slot
+   * <= t - configWindowSlots is decided. Must be the same on every member.
+   */
+  readonly configWindowSlots: number;
   /** Base election timeout; each wait is drawn from [base, 2*base) ticks. */
   readonly electionTimeoutTicks: number;
   readonly heartbeatTicks: number;
@@ -221,6 +314,7 @@ export const DEFAULT_TIMING = Object.freeze({
   electionTimeoutTicks: 10,
   heartbeatTicks: 2,
   pipelineSlotsMax: 16,
+  configWindowSlots: 32,
   batchCommandsMax: 64,
   pendingCommandsMax: 4096,
   catchupSlotsMax: 256,
@@ -239,4 +333,7 @@ export interface ReplicaStatus {
   readonly highestSlot: Slot;
   readonly inflightSlots: number;
   readonly pendingCommands: number;
+  /** The newest configuration known (it may not govern any decided slot yet). */
+  readonly latestConfig: ConfigEntry | null;
+  readonly standing: Standing;
 }

@@ -13,7 +13,7 @@
 import { InvariantError } from '../../core/assert.js';
 import { formatBallot } from '../../core/ballot.js';
 import { nodeId, type NodeId } from '../../core/ids.js';
-import type { DEFAULT_TIMING, Message, ReplicaStatus, SlotValue } from '../../core/multipaxos/types.js';
+import type { DEFAULT_TIMING, Membership, Message, ReplicaStatus, SlotValue } from '../../core/multipaxos/types.js';
 import { Random } from '../../core/random.js';
 import type { KvInput, KvOutput, Operation } from '../../check/history.js';
 import { checkLinearizable, type CheckResult } from '../../check/linearizability.js';
@@ -83,7 +83,13 @@ const NOTES_MAX = 40;
 
 export function slotValueText(value: SlotValue<LabCommand>): string {
   if (value.kind === 'noop') return 'no-op';
+  if (value.kind === 'config') return `config ${describeMembership(value.membership)}`;
   return value.commands.map((c) => `${c.client}#${c.seq} ${describeKvInput(c.op)}`).join('; ');
+}
+
+/** Voters, then learners in brackets: "n1 n2 n3 [n4]". */
+export function describeMembership(membership: Membership): string {
+  return membership.members.map((m) => (m.voter ? m.id : `[${m.id}]`)).join(' ');
 }
 
 export function outputText(output: KvOutput): string {
@@ -451,6 +457,9 @@ export function summarizeMessage(m: Message<LabCommand>): string {
     case 'catchup-reply': return `catch-up reply, ${m.decided.length} slot(s)`;
     case 'snapshot': return `snapshot through ${m.throughSlot}`;
     case 'forward': return `forward ${m.commands.length} command(s)`;
+    case 'timeout-now': return `timeout-now ${formatBallot(m.ballot)}: campaign at once`;
+    case 'reconfigure': return `reconfigure to ${describeMembership(m.request.membership)}`;
+    case 'reconfigure-rejected': return `reconfigure refused: ${m.reason}`;
   }
 }
 
