@@ -63,6 +63,8 @@ export function startCommand(io: CliIo): Command {
           io.setExitCode(1);
           stop('fatal error');
         });
+        // etcd's behaviour: a member removed from the cluster exits (status 0).
+        node.onRemoved(() => stop('removed from the cluster'));
       });
       await client.close();
       await admin?.close();

@@ -7,18 +7,21 @@
  * the wall clock stamps lease commands when the leader proposes them.
  */
 import { randomInt } from 'node:crypto';
+import { readFile, rename, writeFile, open as openFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { formatBallot } from '../core/ballot.js';
-import type { NodeId, Slot } from '../core/ids.js';
+import { nodeId, type NodeId, type Slot } from '../core/ids.js';
 import { Replica } from '../core/multipaxos/replica.js';
-import { DEFAULT_TIMING, type ReplicaConfig, type Role } from '../core/multipaxos/types.js';
+import { DEFAULT_TIMING, type ConfigEntry, type Membership, type ReplicaConfig, type Role, type Standing } from '../core/multipaxos/types.js';
 import { KvStateMachine } from '../kv/kv-state-machine.js';
 import type { Event, KvCommand, KvOutput } from '../kv/types.js';
 import { TcpTransport } from '../net/index.js';
-import { NotLeaderError, ReplicaDriver } from '../smr/driver.js';
+import { NotLeaderError, ReconfigureError, ReplicaDriver } from '../smr/driver.js';
 import { nodeCommandCodec, type NodeCommand } from './command.js';
-import type { NodeConfig } from './config.js';
-import { memberIdOf, clusterIdOf } from './identity.js';
+import { ConfigError, type NodeConfig } from './config.js';
+import { clusterIdOf } from './identity.js';
+import { decodeInfo, encodeInfo, hostPortOf, memberIdOfNode, nodeIdForPeerUrl, url, viewMembers, type MemberView } from './membership.js';
 import { NodeStorage } from './node-storage.js';
 
 /** How long a request may wait for consensus before the client is told it timed out. */
@@ -33,12 +36,64 @@ export interface NodeHeader {
 
 export type AppliedListener = (events: readonly Event[], revision: number) => void;
 
+/** What a configuration change makes of the newest membership, and who must be caught up first. */
+export type MembershipChange = (current: Membership) => { membership: Membership; caughtUp?: readonly NodeId[] };
+
+/** How long a configuration change keeps retrying while another one is still taking effect. */
+const RECONFIGURE_RETRY_MS = 5_000;
+
+/**
+ * Who this process is in the cluster, written once to the data directory: a
+ * member keeps its node id for life, whatever flags it is restarted with.
+ */
+interface MemberFile {
+  readonly node: NodeId;
+  readonly token: string;
+}
+
+async function loadOrCreateMemberFile(config: NodeConfig, fresh: boolean): Promise<MemberFile> {
+  const path = join(config.dataDir, 'member.json');
+  let text: string | null = null;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (text !== null) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ConfigError(`${path} is not valid JSON; this file names the member and must not be edited`);
+    }
+    const v = parsed as Partial<MemberFile>;
+    if (typeof v.node !== 'string' || v.node.length === 0 || typeof v.token !== 'string') throw new ConfigError(`${path} is malformed`);
+    if (v.token !== config.clusterToken) {
+      throw new ConfigError(`${config.dataDir} belongs to cluster "${v.token}", not "${config.clusterToken}" (--initial-cluster-token)`);
+    }
+    return { node: nodeId(v.node), token: v.token };
+  }
+  if (!fresh) throw new ConfigError(`${config.dataDir} holds a log but no member.json: refusing to guess which member it belongs to`);
+  const ownPeer = config.initialCluster.get(config.name);
+  const node = config.initialClusterState === 'new' || ownPeer === undefined ? config.name : nodeIdForPeerUrl(config.clusterToken, url(ownPeer));
+  const file: MemberFile = { node, token: config.clusterToken };
+  const temporary = `${path}.tmp`;
+  await writeFile(temporary, JSON.stringify(file));
+  const handle = await openFile(temporary, 'r');
+  await handle.sync();
+  await handle.close();
+  await rename(temporary, path);
+  return file;
+}
+
 export class SynodNode {
   readonly config: NodeConfig;
   readonly logger: PinoLogger;
   readonly stateMachine: KvStateMachine;
   readonly clusterId: bigint;
   readonly memberId: bigint;
+  /** This member's node id in the consensus core (its name, for a bootstrap member). */
+  readonly self: NodeId;
   private readonly storage: NodeStorage<NodeCommand>;
   private readonly replica: Replica<NodeCommand>;
   private readonly driver: ReplicaDriver<NodeCommand, KvOutput>;
@@ -51,23 +106,31 @@ export class SynodNode {
   private role: Role = 'follower';
   private readonly appliedListeners = new Set<AppliedListener>();
   private fatal: ((error: unknown) => void) | null = null;
+  private removed: (() => void) | null = null;
+  private latest: ConfigEntry | null = null;
+  private standingNow: Standing = 'unknown';
+  private published = false;
+  private nextChange = 1;
   readonly startedAt = Date.now();
 
-  private constructor(config: NodeConfig, logger: PinoLogger, storage: NodeStorage<NodeCommand>, replica: Replica<NodeCommand>) {
+  private constructor(config: NodeConfig, logger: PinoLogger, storage: NodeStorage<NodeCommand>, replica: Replica<NodeCommand>, self: NodeId) {
     this.config = config;
     this.logger = logger;
     this.storage = storage;
     this.replica = replica;
     this.stateMachine = new KvStateMachine();
-    this.clusterId = clusterIdOf(config.clusterToken, [...config.initialCluster.keys()]);
-    this.memberId = memberIdOf(config.clusterToken, config.name);
+    // One id per cluster token: a member joining later cannot know the bootstrap member list.
+    this.clusterId = clusterIdOf(config.clusterToken, []);
+    this.self = self;
+    this.memberId = memberIdOfNode(config.clusterToken, self);
+    const peers = new Map([...config.initialCluster].filter(([name]) => name !== config.name && name !== self));
     this.tickMs = Math.max(1, Math.floor(config.heartbeatIntervalMs / DEFAULT_TIMING.heartbeatTicks));
     this.incarnation = `${Date.now().toString(36)}${randomInt(0, 2 ** 32).toString(36)}`;
     this.transport = new TcpTransport<NodeCommand>({
-      self: config.name,
+      self,
       clusterId: `${config.clusterToken}/${this.clusterId.toString(16)}`,
       listen: config.peerListen,
-      peers: config.initialCluster,
+      peers,
       commandCodec: nodeCommandCodec,
       logger: logger.child({ component: 'net' }),
     });
@@ -86,6 +149,7 @@ export class SynodNode {
       onApplied: (_slot, _command, output) => this.notifyApplied(output),
       onRestored: (throughSlot) => this.logger.info({ throughSlot }, 'state machine restored from a snapshot'),
       onRole: (role, leader) => this.onRole(role, leader),
+      onMembership: (latest, standing) => this.onMembership(latest, standing),
       onFatal: (error) => this.onFatal(error),
     });
     this.transport.onMessage((message) => this.driver.receive(message));
@@ -94,25 +158,39 @@ export class SynodNode {
   /** Opens the data directory, recovers, and starts taking part in the cluster. */
   static async start(config: NodeConfig, logger: PinoLogger): Promise<SynodNode> {
     const { storage, durable, recovery } = await NodeStorage.open(config.dataDir, nodeCommandCodec);
+    const fresh = recovery.payloads.length === 0;
+    let member: MemberFile;
+    try {
+      member = await loadOrCreateMemberFile(config, fresh);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
     if (recovery.truncated !== null) {
       logger.warn({ ...recovery.truncated }, 'recovered the write-ahead log by truncating a torn last record');
     }
     const tickMs = Math.max(1, Math.floor(config.heartbeatIntervalMs / DEFAULT_TIMING.heartbeatTicks));
     const replicaConfig: ReplicaConfig = {
       ...DEFAULT_TIMING,
-      self: config.name,
-      members: [...config.initialCluster.keys()],
+      self: member.node,
+      // A member of a new cluster starts from the bootstrap membership; one joining
+      // a running cluster knows none and learns it from the log.
+      members: config.initialClusterState === 'new' ? [...config.initialCluster.keys()] : [],
       electionTimeoutTicks: Math.max(DEFAULT_TIMING.heartbeatTicks + 1, Math.round(config.electionTimeoutMs / tickMs)),
       // Jitter differs per process start; the core itself never draws randomness.
       seed: randomInt(0, 2 ** 31),
     };
     const replica = new Replica<NodeCommand>(replicaConfig, durable);
-    const node = new SynodNode(config, logger, storage, replica);
+    const node = new SynodNode(config, logger, storage, replica, member.node);
     await node.transport.start();
     node.tickTimer = setInterval(() => node.driver.tick(), node.tickMs);
-    node.leaseTimer = setInterval(() => node.expireLeases(), 500);
+    node.publishIfNeeded();
+    node.leaseTimer = setInterval(() => {
+      node.expireLeases();
+      node.publishIfNeeded();
+    }, 500);
     logger.info(
-      { member: config.name, decidedThrough: replica.status().decidedThrough, compactedThrough: replica.status().compactedThrough, records: recovery.payloads.length },
+      { member: config.name, node: member.node, decidedThrough: replica.status().decidedThrough, compactedThrough: replica.status().compactedThrough, records: recovery.payloads.length },
       'node started',
     );
     return node;
@@ -121,6 +199,44 @@ export class SynodNode {
   /** Called once if the node must stop (a failed fsync, a broken invariant). */
   onFatalError(handler: (error: unknown) => void): void {
     this.fatal = handler;
+  }
+
+  /** Called once when this member learns it was removed from the cluster. */
+  onRemoved(handler: () => void): void {
+    this.removed = handler;
+  }
+
+  /** The members of the newest configuration this node knows. */
+  members(): MemberView[] {
+    return viewMembers(this.config, this.latest);
+  }
+
+  get standing(): Standing {
+    return this.standingNow;
+  }
+
+  /**
+   * Changes the membership through the log. Retries while an earlier change is
+   * still taking effect or the newest configuration moved under it; resolves once
+   * the change is decided and applied here, with the members after it.
+   */
+  async changeMembership(change: MembershipChange, timeoutMs = REQUEST_TIMEOUT_MS): Promise<MemberView[]> {
+    const deadline = Date.now() + Math.max(timeoutMs, RECONFIGURE_RETRY_MS);
+    for (let attempt = 0; ; attempt++) {
+      const latest = this.latest;
+      if (latest === null) throw new NotLeaderError(this.leader, 'this member does not know the configuration yet');
+      const { membership, caughtUp = [] } = change(latest.membership);
+      const id = `${this.self}.${this.incarnation}.c${this.nextChange++}`;
+      try {
+        await this.driver.reconfigure({ id, basedOn: latest.activeFrom, membership, caughtUp }, timeoutMs);
+        return this.members();
+      } catch (error) {
+        // Another change still taking effect, or no leader at hand: wait and ask again.
+        const retry = error instanceof ReconfigureError && error.reason !== 'invalid' && error.reason !== 'behind';
+        if (!retry || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+      }
+    }
   }
 
   // ---------------------------------------------------------------- for the API
@@ -222,6 +338,46 @@ export class SynodNode {
         this.logger.debug({ err: error }, 'leader-changed command not applied');
       });
     }
+  }
+
+  private onMembership(latest: ConfigEntry, standing: Standing): void {
+    const before = this.standingNow;
+    this.latest = latest;
+    this.standingNow = standing;
+    for (const member of latest.membership.members) {
+      if (member.id === this.self) continue;
+      const info = decodeInfo(member.info);
+      const address = info === null ? null : hostPortOf(info.peerURLs[0] ?? '');
+      if (address !== null) this.transport.setPeerAddress(member.id, address);
+    }
+    if (standing !== before) this.logger.info({ standing, members: latest.membership.members.map((m) => m.id), activeFrom: latest.activeFrom }, 'membership changed');
+    if (standing === 'removed' && before !== 'removed') {
+      this.logger.warn({ member: this.config.name }, 'this member was removed from the cluster; it stops taking part');
+      this.removed?.();
+      return;
+    }
+    this.publishIfNeeded();
+  }
+
+  /**
+   * A member added through the API is listed with its peer URL only; once it
+   * is part of the cluster it records its name and client URL in its entry.
+   */
+  private publishIfNeeded(): void {
+    if (this.tickTimer === null || this.published || (this.standingNow !== 'voter' && this.standingNow !== 'learner') || this.latest === null) return;
+    const own = this.latest.membership.members.find((m) => m.id === this.self);
+    const info = own === undefined ? null : decodeInfo(own.info);
+    if (info === null) return; // a bootstrap member: the flags describe it
+    const clientURLs = [url(this.config.clientListen)];
+    if (info.name === this.config.name && info.clientURLs.join() === clientURLs.join()) return;
+    this.published = true;
+    const update = encodeInfo({ name: this.config.name, peerURLs: info.peerURLs, clientURLs });
+    this.changeMembership((current) => ({ membership: { members: current.members.map((m) => (m.id === this.self ? { ...m, info: update } : m)) } })).catch(
+      (error: unknown) => {
+        this.published = false;
+        this.logger.debug({ err: error }, 'publishing the name and client URL of this member failed; will retry');
+      },
+    );
   }
 
   private expireLeases(): void {

@@ -24,6 +24,7 @@
  * are the protocol), then the compiler points at the two switches to extend.
  */
 import { assertNever } from '../core/assert.js';
+import type { NodeId } from '../core/ids.js';
 import type { Message, MessageType, ReconfigureRejection } from '../core/multipaxos/types.js';
 import { DEFAULT_WIRE_LIMITS, Reader, Writer, type WireLimits } from './buffer.js';
 import type { CommandCodec } from './command-codec.js';
@@ -70,8 +71,15 @@ export const MESSAGE_TAGS = Object.freeze({
   'reconfigure-rejected': 14,
 } as const satisfies Record<MessageType, number>);
 
+function readNodeIds(reader: Reader, what: string): NodeId[] {
+  const count = reader.count(what, 2);
+  const ids: NodeId[] = [];
+  for (let index = 0; index < count; index++) ids.push(readNodeId(reader, `${what}[${index}]`));
+  return ids;
+}
+
 /** Rejection reasons by their number on the wire (append only). */
-const REJECTIONS: readonly ReconfigureRejection[] = ['not-leader', 'in-progress', 'stale', 'invalid', 'stepped-down'];
+const REJECTIONS: readonly ReconfigureRejection[] = ['not-leader', 'in-progress', 'stale', 'invalid', 'stepped-down', 'behind'];
 
 const TYPE_OF_TAG: ReadonlyMap<number, MessageType> = new Map(
   Object.entries(MESSAGE_TAGS).map(([type, tag]) => [tag, type as MessageType]),
@@ -143,6 +151,8 @@ export function writeMessage<C>(writer: Writer, message: Message<C>, codec: Comm
       writer.string(m.request.id, 'id', writer.limits.nodeIdBytesMax);
       writeSlot(writer, m.request.basedOn);
       writeMembership(writer, m.request.membership, 'membership');
+      writer.count(m.request.caughtUp.length, 'caughtUp');
+      for (const id of m.request.caughtUp) writeNodeId(writer, id, 'caughtUp');
       return;
     case 'reconfigure-rejected':
       writer.string(m.id, 'id', writer.limits.nodeIdBytesMax);
@@ -224,7 +234,12 @@ export function readMessage<C>(reader: Reader, codec: CommandCodec<C>): Message<
           type,
           from,
           to,
-          request: { id: reader.string('id', reader.limits.nodeIdBytesMax), basedOn: readSlot(reader, 'basedOn'), membership: readMembership(reader, 'membership') },
+          request: {
+            id: reader.string('id', reader.limits.nodeIdBytesMax),
+            basedOn: readSlot(reader, 'basedOn'),
+            membership: readMembership(reader, 'membership'),
+            caughtUp: readNodeIds(reader, 'caughtUp'),
+          },
         };
       case 'reconfigure-rejected': {
         const id = reader.string('id', reader.limits.nodeIdBytesMax);

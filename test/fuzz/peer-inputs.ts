@@ -58,7 +58,7 @@ export function sampleMessages(fromName: string, toName: string): Message<NodeCo
     { type: 'catchup-reply', from, to, decided: [{ slot: slot(1), value: batch }, { slot: slot(2), value: { kind: 'noop' } }] },
     { type: 'snapshot', from, to, throughSlot: slot(3), data: new TextEncoder().encode('{"not":"a real snapshot"}'), configs: [] },
     { type: 'timeout-now', from, to, ballot: b },
-    { type: 'reconfigure', from, to, request: { id: 'c1', basedOn: slot(1), membership: { members: [{ id: from, voter: true, info: '' }] } } },
+    { type: 'reconfigure', from, to, request: { id: 'c1', basedOn: slot(1), membership: { members: [{ id: from, voter: true, info: '' }] }, caughtUp: [to] } },
     { type: 'reconfigure-rejected', from, to, id: 'c1', reason: 'stale' },
     { type: 'forward', from, to, commands: batch.commands },
   ];

@@ -53,11 +53,18 @@ export class TestCluster {
     return member;
   }
 
-  start(name: string): void {
+  /** Adds a member (not started) on fresh ports, e.g. one to join with --initial-cluster-state existing. */
+  async addMember(name: string): Promise<UpMember> {
+    const member = { name, clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort() };
+    this.members.push(member);
+    return member;
+  }
+
+  start(name: string, extraArgs: readonly string[] = []): void {
     const member = this.member(name);
     // The node's structured log goes to a file beside its data, for post-mortems.
     const log = openSync(join(this.dir, `${name}.log`), 'a');
-    const child = spawn(process.execPath, [launcherPath(), ...memberArgs(member, this.members, this.dir, ['--heartbeat-interval', '50', '--election-timeout', '500', ...this.extraArgs])], {
+    const child = spawn(process.execPath, [launcherPath(), ...memberArgs(member, this.members, this.dir, ['--heartbeat-interval', '50', '--election-timeout', '500', ...this.extraArgs, ...extraArgs])], {
       stdio: ['ignore', log, 'pipe'],
       env: { ...process.env, ...this.env },
     });

@@ -113,11 +113,11 @@ export function messageArbs<C>(command: fc.Arbitrary<C>): { [T in MessageType]: 
     'timeout-now': addressed('timeout-now', record({ ballot: ballotArb })),
     reconfigure: addressed(
       'reconfigure',
-      record({ request: record({ id: fc.string({ maxLength: 12 }), basedOn: slotArb, membership: membershipArb }) }),
+      record({ request: record({ id: fc.string({ maxLength: 12 }), basedOn: slotArb, membership: membershipArb, caughtUp: fc.array(nodeIdArb, { maxLength: 3 }) }) }),
     ),
     'reconfigure-rejected': addressed(
       'reconfigure-rejected',
-      record({ id: fc.string({ maxLength: 12 }), reason: fc.constantFrom('not-leader' as const, 'in-progress' as const, 'stale' as const, 'invalid' as const, 'stepped-down' as const) }),
+      record({ id: fc.string({ maxLength: 12 }), reason: fc.constantFrom('not-leader' as const, 'in-progress' as const, 'stale' as const, 'invalid' as const, 'stepped-down' as const, 'behind' as const) }),
     ),
   };
 }

@@ -76,6 +76,8 @@ type RoleState<C> =
       lastHeartbeatTick: number;
       lastQuorumCheckTick: number;
       readonly lastHeard: Map<NodeId, number>;
+      /** The decided prefix each member last reported (heartbeat acks). */
+      readonly progress: Map<NodeId, Slot>;
       readonly reads: ReadTracker;
       commitSentThrough: Slot;
       /** Phase 1 found votes through this slot: each is re-proposed as the window allows. */
@@ -390,6 +392,7 @@ export class Replica<C> {
     const s = this.state;
     if (s.role !== 'leader' || compareBallots(m.ballot, s.ballot) !== 0) return;
     s.lastHeard.set(m.from, this.now);
+    s.progress.set(m.from, m.decidedThrough);
     s.reads.acknowledge(m.from, m.readRound, this.config.self, (voters) => this.isLeaderQuorum(voters));
   }
 
@@ -500,6 +503,8 @@ export class Replica<C> {
     if (problem !== null) return this.rejectReconfigure(request.id, origin, 'invalid');
     if (this.changeInProgress(s)) return this.rejectReconfigure(request.id, origin, 'in-progress');
     if (this.configs.latest()?.activeFrom !== request.basedOn) return this.rejectReconfigure(request.id, origin, 'stale');
+    const behind = request.caughtUp.some((id) => id !== this.config.self && (s.progress.get(id) ?? NO_SLOT) + this.config.configWindowSlots < this.decidedThrough);
+    if (behind) return this.rejectReconfigure(request.id, origin, 'behind');
     s.change = { request, origin, slot: null };
     this.flushPending();
   }
@@ -660,6 +665,7 @@ export class Replica<C> {
       lastHeartbeatTick: this.now,
       lastQuorumCheckTick: this.now,
       lastHeard: new Map(),
+      progress: new Map(),
       reads: new ReadTracker(),
       commitSentThrough: NO_SLOT,
       recoverThrough: outcome.highestSlot,
@@ -878,7 +884,11 @@ export class Replica<C> {
   private advanceDecided(): void {
     while (this.durable.decided.has(nextSlot(this.decidedThrough))) this.decidedThrough = nextSlot(this.decidedThrough);
     this.applyDecided();
-    if (this.state.role === 'leader') this.flushPending();
+    const s = this.state;
+    if (s.role !== 'leader') return;
+    // A proposed change is done once decided; the next may come once it is active.
+    if (s.change !== null && s.change.slot !== null && s.change.slot <= this.decidedThrough) s.change = null;
+    this.flushPending();
   }
 
   // ---------------------------------------------------------------- hooks

@@ -239,7 +239,7 @@ export type Effect<C> =
  */
 export type Standing = 'voter' | 'learner' | 'removed' | 'unknown';
 
-export type ReconfigureRejection = 'not-leader' | 'in-progress' | 'stale' | 'invalid' | 'stepped-down';
+export type ReconfigureRejection = 'not-leader' | 'in-progress' | 'stale' | 'invalid' | 'stepped-down' | 'behind';
 
 /**
  * A configuration change: replace the newest configuration (the one active from
@@ -249,6 +249,12 @@ export interface ReconfigureRequest {
   readonly id: string;
   readonly basedOn: Slot;
   readonly membership: Membership;
+  /**
+   * Members that must be caught up for the change to go ahead (a learner about
+   * to vote): each must have reported a decided prefix within one configuration
+   * window of the leader's, else the change is refused as 'behind'.
+   */
+  readonly caughtUp: readonly NodeId[];
 }
 
 export type DropReason = 'no-leader' | 'overloaded' | 'stepped-down';
