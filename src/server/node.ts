@@ -19,7 +19,7 @@ import type { Event, KvCommand, KvOutput } from '../kv/types.js';
 import { TcpTransport } from '../net/index.js';
 import { NotLeaderError, ReconfigureError, ReplicaDriver } from '../smr/driver.js';
 import { nodeCommandCodec, type NodeCommand } from './command.js';
-import { ConfigError, type NodeConfig } from './config.js';
+import { ConfigError, type HostPort, type NodeConfig } from './config.js';
 import { clusterIdOf } from './identity.js';
 import { decodeInfo, encodeInfo, hostPortOf, memberIdOfNode, nodeIdForPeerUrl, url, viewMembers, type MemberView } from './membership.js';
 import { NodeStorage } from './node-storage.js';
@@ -123,7 +123,17 @@ export class SynodNode {
     this.clusterId = clusterIdOf(config.clusterToken, []);
     this.self = self;
     this.memberId = memberIdOfNode(config.clusterToken, self);
-    const peers = new Map([...config.initialCluster].filter(([name]) => name !== config.name && name !== self));
+    // --initial-cluster names members; a member added through the API has a node
+    // id derived from its peer URL instead. A joining node cannot tell which, so
+    // it dials both (the handshake refuses the wrong one); the configuration gives
+    // the real ids and addresses once it has caught up.
+    const peers = new Map<NodeId, HostPort>();
+    for (const [name, address] of config.initialCluster) {
+      if (name === config.name || name === self) continue;
+      peers.set(name, address);
+      if (config.initialClusterState === 'existing') peers.set(nodeIdForPeerUrl(config.clusterToken, url(address)), address);
+    }
+    peers.delete(self);
     this.tickMs = Math.max(1, Math.floor(config.heartbeatIntervalMs / DEFAULT_TIMING.heartbeatTicks));
     this.incarnation = `${Date.now().toString(36)}${randomInt(0, 2 ** 32).toString(36)}`;
     this.transport = new TcpTransport<NodeCommand>({

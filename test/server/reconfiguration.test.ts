@@ -107,6 +107,47 @@ test('a killed member is replaced by a fresh one through etcdctl while clients w
     await cluster.kill('n2');
     await until('a write with n2 down', async () => fresh.put('after', 'yes').then(() => true, () => undefined), 20_000, 200);
     assert.equal(await cluster.client('n3').get('after'), 'yes');
+
+    // Replace n2 too, this time adding a voter directly: the new member learns
+    // the configuration (with n4's derived id) from the log.
+    const n2 = after.find((row) => row.name === 'n2');
+    assert.ok(n2 !== undefined);
+    await until('n2 removed', async () => ((await etcdctl(cluster.endpoint('n4'), ['member', 'remove', n2.id])).code === 0 ? true : undefined), 30_000, 500);
+    const n5 = await cluster.addMember('n5');
+    await until('n5 added', async () => {
+      const result = await etcdctl(cluster.endpoint('n3'), ['member', 'add', 'n5', `--peer-urls=http://127.0.0.1:${n5.peerPort}`]);
+      return result.code === 0 ? true : undefined;
+    }, 30_000, 500);
+    cluster.start('n5', ['--initial-cluster-state', 'existing']);
+    await until('n5 serves the writes made before it joined', async () => ((await cluster.client('n5').get('after').catch(() => null)) === 'yes' ? true : undefined), 30_000, 250);
+    const final = await until('n5 listed as a started voter', async () => {
+      const rows = await memberList(cluster.endpoint('n5')).catch(() => undefined);
+      return rows?.some((row) => row.name === 'n5' && row.status === 'started' && !row.learner) === true ? rows : undefined;
+    }, 30_000, 250);
+    assert.deepEqual(final.map((row) => row.name).sort(), ['n3', 'n4', 'n5']);
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+test('removing the leader hands leadership to a remaining member, and the removed process exits', { skip: ETCDCTL_MISSING, timeout: 60_000 }, async () => {
+  const cluster = await TestCluster.create(3);
+  try {
+    cluster.startAll();
+    const leader = await cluster.leader();
+    const other = cluster.members.map((m) => m.name).find((name) => name !== leader) as string;
+    await cluster.client(other).put('before', '1');
+    const rows = await memberList(cluster.endpoint(other));
+    const target = rows.find((row) => row.name === leader);
+    assert.ok(target !== undefined);
+    const removed = await etcdctl(cluster.endpoint(other), ['member', 'remove', target.id]);
+    assert.equal(removed.code, 0, removed.stderr);
+    const exit = await cluster.exited(leader, 15_000);
+    assert.equal(exit.code, 0, `the removed member exits cleanly: ${exit.stderr}`);
+    const remaining = cluster.members.map((m) => m.name).filter((name) => name !== leader);
+    await until('a write after the hand-over', async () => cluster.client(other).put('after', '2').then(() => true, () => undefined), 15_000, 100);
+    for (const name of remaining) assert.equal(await cluster.client(name).get('after'), '2');
+    assert.deepEqual((await memberList(cluster.endpoint(other))).map((row) => row.name).sort(), remaining.sort());
   } finally {
     await cluster.destroy();
   }
