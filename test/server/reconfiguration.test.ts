@@ -147,7 +147,22 @@ test('removing the leader hands leadership to a remaining member, and the remove
     const remaining = cluster.members.map((m) => m.name).filter((name) => name !== leader);
     await until('a write after the hand-over', async () => cluster.client(other).put('after', '2').then(() => true, () => undefined), 15_000, 100);
     for (const name of remaining) assert.equal(await cluster.client(name).get('after'), '2');
-    assert.deepEqual((await memberList(cluster.endpoint(other))).map((row) => row.name).sort(), remaining.sort());
+    const listed = await memberList(cluster.endpoint(other));
+    assert.deepEqual(listed.map((row) => row.name).sort(), remaining.sort());
+
+    // The other member commands, and etcd's refusals.
+    const mine = listed.find((row) => row.name === other) as MemberRow;
+    const updated = await etcdctl(cluster.endpoint(other), ['member', 'update', mine.id, `--peer-urls=${mine.peer}`]);
+    assert.equal(updated.code, 0, updated.stderr);
+    const promoteVoter = await etcdctl(cluster.endpoint(other), ['member', 'promote', mine.id]);
+    assert.notEqual(promoteVoter.code, 0);
+    assert.match(promoteVoter.stderr, /can only promote a learner member/);
+    const unknown = await etcdctl(cluster.endpoint(other), ['member', 'remove', '123456789abcdef']);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /member not found/);
+    const duplicate = await etcdctl(cluster.endpoint(other), ['member', 'add', 'again', `--peer-urls=${mine.peer}`]);
+    assert.notEqual(duplicate.code, 0);
+    assert.match(duplicate.stderr, /Peer URLs already exists/);
   } finally {
     await cluster.destroy();
   }
