@@ -33,6 +33,8 @@ export interface InboundHost<C> {
   readonly logger: Logger;
   /** The counters of a known peer, or undefined for a node that is not a member. */
   countersOf(peer: NodeId): PeerCounters | undefined;
+  /** Why a peer with this data-directory incarnation may not connect, or null if it may. */
+  admit(peer: NodeId, incarnation: string): string | null;
   /** The handshake passed: the host makes this the one inbound connection from `peer`. */
   identified(connection: InboundConnection<C>, peer: NodeId): void;
   /** The connection closed before identifying itself, for a reason worth counting. */
@@ -113,6 +115,8 @@ export class InboundConnection<C> {
     if (handshake.from === this.host.self || this.host.countersOf(handshake.from) === undefined) {
       return this.refuse(`handshake from ${JSON.stringify(handshake.from)}, which is not a peer of this node`);
     }
+    const refusal = this.host.admit(handshake.from, handshake.incarnation);
+    if (refusal !== null) return this.refuse(refusal);
     clearTimeout(this.handshakeTimer);
     this.peer = handshake.from;
     this.decoder.frameBytesMax = this.host.frameBytesMax;

@@ -22,6 +22,7 @@ import { emptyPeerCounters, type PeerCounters } from './transport.js';
 export interface OutboundOptions {
   readonly self: NodeId;
   readonly clusterId: string;
+  readonly incarnation: string;
   readonly logger: Logger;
   readonly queue: SendQueueLimits;
   readonly backoff: BackoffPolicy;
@@ -119,7 +120,7 @@ export class OutboundPeer {
       socket.setKeepAlive(true, 5_000);
       this.state = { phase: 'connected', socket, sinceMs: this.options.now() };
       this.failuresInRow = 0;
-      socket.write(encodeFrame(encodeHandshake({ clusterId: this.options.clusterId, from: this.options.self, to: this.peer })));
+      socket.write(encodeFrame(encodeHandshake({ clusterId: this.options.clusterId, from: this.options.self, to: this.peer, incarnation: this.options.incarnation })));
       this.options.logger.info({ peer: this.peer, address }, 'connected to peer');
       this.scheduleFlush();
     });

@@ -63,6 +63,10 @@ export interface TcpTransportOptions<C> {
   /** The other members and where to dial them. An entry for `self` is ignored. */
   readonly peers: ReadonlyMap<NodeId, PeerAddress | null>;
   readonly commandCodec: CommandCodec<C>;
+  /** This node's data-directory incarnation, sent in every handshake ('' if it has none). */
+  readonly incarnation?: string;
+  /** Decides whether a peer may connect with the incarnation it sent (all may, by default). */
+  readonly admit?: (peer: NodeId, incarnation: string) => string | null;
   readonly logger?: Logger;
   readonly limits?: Partial<TcpTransportLimits>;
   /** Jitter for reconnect delays; Math.random unless a test needs determinism. */
@@ -105,6 +109,7 @@ export class TcpTransport<C> implements Transport<C> {
       handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
       logger: this.logger,
       countersOf: (peer) => this.outbound.get(peer)?.counters,
+      admit: (peer, incarnation) => this.options.admit?.(peer, incarnation) ?? null,
       identified: (connection, peer) => {
         const previous = this.inboundFrom.get(peer);
         this.inboundFrom.set(peer, connection);
@@ -224,6 +229,7 @@ export class TcpTransport<C> implements Transport<C> {
     return new OutboundPeer(peer, address, {
       self: this.self,
       clusterId: this.options.clusterId,
+      incarnation: this.options.incarnation ?? '',
       logger: this.logger,
       queue: { messagesMax: this.limits.queueMessagesMax, bytesMax: this.limits.queueBytesMax },
       backoff: { minMs: this.limits.reconnectMinMs, maxMs: this.limits.reconnectMaxMs },

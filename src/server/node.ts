@@ -6,7 +6,7 @@
  * Time enters here and only here: a timer ticks the replica every `tickMs`, and
  * the wall clock stamps lease commands when the leader proposes them.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { readFile, rename, writeFile, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
@@ -21,6 +21,7 @@ import { NotLeaderError, ReconfigureError, ReplicaDriver } from '../smr/driver.j
 import { nodeCommandCodec, type NodeCommand } from './command.js';
 import { ConfigError, type HostPort, type NodeConfig } from './config.js';
 import { clusterIdOf } from './identity.js';
+import { IncarnationBook } from './incarnations.js';
 import { decodeInfo, encodeInfo, hostPortOf, memberIdOfNode, nodeIdForPeerUrl, url, viewMembers, type MemberView } from './membership.js';
 import { NodeStorage } from './node-storage.js';
 
@@ -49,6 +50,8 @@ const RECONFIGURE_RETRY_MS = 5_000;
 interface MemberFile {
   readonly node: NodeId;
   readonly token: string;
+  /** Random, fixed when the data directory was created (see incarnations.ts). */
+  readonly incarnation: string;
 }
 
 async function loadOrCreateMemberFile(config: NodeConfig, fresh: boolean): Promise<MemberFile> {
@@ -67,16 +70,18 @@ async function loadOrCreateMemberFile(config: NodeConfig, fresh: boolean): Promi
       throw new ConfigError(`${path} is not valid JSON; this file names the member and must not be edited`);
     }
     const v = parsed as Partial<MemberFile>;
-    if (typeof v.node !== 'string' || v.node.length === 0 || typeof v.token !== 'string') throw new ConfigError(`${path} is malformed`);
+    if (typeof v.node !== 'string' || v.node.length === 0 || typeof v.token !== 'string' || typeof v.incarnation !== 'string' || v.incarnation.length === 0) {
+      throw new ConfigError(`${path} is malformed`);
+    }
     if (v.token !== config.clusterToken) {
       throw new ConfigError(`${config.dataDir} belongs to cluster "${v.token}", not "${config.clusterToken}" (--initial-cluster-token)`);
     }
-    return { node: nodeId(v.node), token: v.token };
+    return { node: nodeId(v.node), token: v.token, incarnation: v.incarnation };
   }
   if (!fresh) throw new ConfigError(`${config.dataDir} holds a log but no member.json: refusing to guess which member it belongs to`);
   const ownPeer = config.initialCluster.get(config.name);
   const node = config.initialClusterState === 'new' || ownPeer === undefined ? config.name : nodeIdForPeerUrl(config.clusterToken, url(ownPeer));
-  const file: MemberFile = { node, token: config.clusterToken };
+  const file: MemberFile = { node, token: config.clusterToken, incarnation: randomBytes(16).toString('hex') };
   const temporary = `${path}.tmp`;
   await writeFile(temporary, JSON.stringify(file));
   const handle = await openFile(temporary, 'r');
@@ -113,7 +118,18 @@ export class SynodNode {
   private nextChange = 1;
   readonly startedAt = Date.now();
 
-  private constructor(config: NodeConfig, logger: PinoLogger, storage: NodeStorage<NodeCommand>, replica: Replica<NodeCommand>, self: NodeId) {
+  private readonly incarnations: IncarnationBook;
+
+  private constructor(
+    config: NodeConfig,
+    logger: PinoLogger,
+    storage: NodeStorage<NodeCommand>,
+    replica: Replica<NodeCommand>,
+    member: MemberFile,
+    incarnations: IncarnationBook,
+  ) {
+    const self = member.node;
+    this.incarnations = incarnations;
     this.config = config;
     this.logger = logger;
     this.storage = storage;
@@ -141,6 +157,8 @@ export class SynodNode {
       clusterId: `${config.clusterToken}/${this.clusterId.toString(16)}`,
       listen: config.peerListen,
       peers,
+      incarnation: member.incarnation,
+      admit: (peer, incarnation) => this.incarnations.admit(peer, incarnation),
       commandCodec: nodeCommandCodec,
       logger: logger.child({ component: 'net' }),
     });
@@ -170,8 +188,10 @@ export class SynodNode {
     const { storage, durable, recovery } = await NodeStorage.open(config.dataDir, nodeCommandCodec);
     const fresh = recovery.payloads.length === 0;
     let member: MemberFile;
+    let incarnations: IncarnationBook;
     try {
       member = await loadOrCreateMemberFile(config, fresh);
+      incarnations = await IncarnationBook.open(config.dataDir, logger.child({ component: 'net' }));
     } catch (error) {
       await storage.close();
       throw error;
@@ -191,7 +211,7 @@ export class SynodNode {
       seed: randomInt(0, 2 ** 31),
     };
     const replica = new Replica<NodeCommand>(replicaConfig, durable);
-    const node = new SynodNode(config, logger, storage, replica, member.node);
+    const node = new SynodNode(config, logger, storage, replica, member, incarnations);
     await node.transport.start();
     node.tickTimer = setInterval(() => node.driver.tick(), node.tickMs);
     node.publishIfNeeded();
@@ -330,6 +350,7 @@ export class SynodNode {
     this.leaseTimer = null;
     this.driver.close();
     await this.transport.close();
+    await this.incarnations.flush();
     await this.storage.close();
     this.logger.info({}, 'node stopped');
   }
@@ -354,6 +375,7 @@ export class SynodNode {
     const before = this.standingNow;
     this.latest = latest;
     this.standingNow = standing;
+    this.incarnations.retain(new Set(latest.membership.members.map((m) => m.id)));
     for (const member of latest.membership.members) {
       if (member.id === this.self) continue;
       const info = decodeInfo(member.info);

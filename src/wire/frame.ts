@@ -3,7 +3,7 @@
  * handshake that opens every connection.
  *
  *   frame     := length:u32be version:u8 payload
- *   handshake := "SYNOD" clusterId:string from:string to:string   (first frame's payload)
+ *   handshake := "SYNOD" clusterId:string from:string to:string incarnation:string   (first frame's payload)
  *
  * `length` counts the bytes after itself (version + payload), so it is at least 1.
  * The version byte is the protocol version; every frame carries it so a node
@@ -192,6 +192,13 @@ export interface Handshake {
   readonly from: NodeId;
   /** The node the dialer meant to reach: catches a stale or swapped address. */
   readonly to: NodeId;
+  /**
+   * The dialer's data-directory incarnation: fixed when its data directory was
+   * created, new if the directory was wiped. Peers that knew another one refuse
+   * it (a member that lost its disk has forgotten its promises). May be empty
+   * for tools that are not members.
+   */
+  readonly incarnation: string;
 }
 
 const HANDSHAKE_MAGIC = Uint8Array.from([0x53, 0x59, 0x4e, 0x4f, 0x44]); // "SYNOD"
@@ -202,6 +209,7 @@ export function encodeHandshake(handshake: Handshake, limits: WireLimits = DEFAU
   writer.string(handshake.clusterId, 'cluster id', limits.nodeIdBytesMax);
   writeNodeId(writer, handshake.from, 'from');
   writeNodeId(writer, handshake.to, 'to');
+  writer.string(handshake.incarnation, 'incarnation', limits.nodeIdBytesMax);
   return writer.finish();
 }
 
@@ -213,6 +221,7 @@ export function decodeHandshake(bytes: Uint8Array, limits: WireLimits = DEFAULT_
   const clusterId = reader.string('handshake cluster id', limits.nodeIdBytesMax);
   const from = readNodeId(reader, 'handshake from');
   const to = readNodeId(reader, 'handshake to');
+  const incarnation = reader.string('handshake incarnation', limits.nodeIdBytesMax);
   reader.end('handshake');
-  return { clusterId, from, to };
+  return { clusterId, from, to, incarnation };
 }

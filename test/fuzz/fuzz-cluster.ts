@@ -7,6 +7,7 @@
 // the reason printed.
 import { freePort } from '../../src/chaos/wait.js';
 import { TestCluster } from '../server/harness.js';
+import { learnIncarnations } from './peer-inputs.js';
 
 export async function startFuzzCluster(size: number, extraArgs: readonly string[] = []): Promise<TestCluster> {
   const reasons: string[] = [];
@@ -18,6 +19,7 @@ export async function startFuzzCluster(size: number, extraArgs: readonly string[
     cluster.startAll();
     try {
       await cluster.leader(20_000);
+      learnIncarnations(cluster.dir, cluster.members.map((m) => m.name));
       return cluster;
     } catch (error) {
       const exits = await Promise.all(

@@ -5,6 +5,8 @@
 // sent, since a well-formed message from a member is trusted by Paxos (a
 // forged promise or vote is a Byzantine fault, which Synod does not claim to
 // survive).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ballot } from '../../src/core/ballot.js';
 import { nodeId, slot, type NodeId } from '../../src/core/ids.js';
 import type { Message } from '../../src/core/multipaxos/types.js';
@@ -16,13 +18,24 @@ import { decodeMessage } from '../../src/wire/message.js';
 
 export const TOKEN = 'synod-cluster';
 
-/** The cluster id a node puts in its handshakes (see SynodNode's transport options). */
-export function wireClusterId(members: readonly string[], token = TOKEN): string {
-  return `${token}/${clusterIdOf(token, members).toString(16)}`;
+/** The cluster id a node puts in its handshakes (see SynodNode's transport options): the token's alone. */
+export function wireClusterId(_members: readonly string[], token = TOKEN): string {
+  return `${token}/${clusterIdOf(token, []).toString(16)}`;
 }
 
+/** Data-directory incarnations of the live members, so the fuzzer can speak as one of them. */
+const incarnations = new Map<string, string>();
+
+export function learnIncarnations(dir: string, members: readonly string[]): void {
+  for (const name of members) {
+    const file = JSON.parse(readFileSync(join(dir, name, 'member.json'), 'utf8')) as { incarnation: string };
+    incarnations.set(name, file.incarnation);
+  }
+}
+
+/** A handshake as member `from` (with its real incarnation, when the fuzzer learned it). */
 export function handshakeFrame(clusterId: string, from: string, to: string): Uint8Array {
-  return encodeFrame(encodeHandshake({ clusterId, from: nodeId(from), to: nodeId(to) }));
+  return encodeFrame(encodeHandshake({ clusterId, from: nodeId(from), to: nodeId(to), incarnation: incarnations.get(from) ?? 'not-a-member' }));
 }
 
 function command(id: string, key: string, value: string): NodeCommand {

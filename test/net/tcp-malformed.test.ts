@@ -60,7 +60,7 @@ async function expectRefused(chunks: readonly Uint8Array[], reason: RegExp, end 
 }
 
 const handshake = (from: string, to = 'a', clusterId = CLUSTER_ID) =>
-  encodeFrame(encodeHandshake({ clusterId, from: nodeId(from), to: nodeId(to) }));
+  encodeFrame(encodeHandshake({ clusterId, from: nodeId(from), to: nodeId(to), incarnation: '' }));
 
 describe('TcpTransport refuses a bad connection and keeps serving the others', { timeout: 15_000 }, () => {
   it('delivers from the real peers to begin with', realPeersStillDeliver);
@@ -75,7 +75,7 @@ describe('TcpTransport refuses a bad connection and keeps serving the others', {
     expectRefused([Uint8Array.from([0x7f, 0xff, 0xff, 0xff, PROTOCOL_VERSION])], /over the 1024-byte bound/));
 
   it('a wrong protocol version', () =>
-    expectRefused([encodeFrame(encodeHandshake({ clusterId: CLUSTER_ID, from: nodeId('b'), to: nodeId('a') }), 9)], /protocol version 9, this node speaks 1/));
+    expectRefused([encodeFrame(encodeHandshake({ clusterId: CLUSTER_ID, from: nodeId('b'), to: nodeId('a'), incarnation: '' }), 9)], /protocol version 9, this node speaks 1/));
 
   it('a handshake for another cluster', () => expectRefused([handshake('b', 'a', 'other-cluster')], /handshake for cluster "other-cluster", this is "test-cluster"/));
 

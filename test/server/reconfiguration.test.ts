@@ -2,6 +2,8 @@
 // replaced by a fresh one (remove, add as learner, catch up, promote) while
 // clients keep writing, and no acknowledged write is lost.
 import { test } from 'node:test';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { ETCDCTL_MISSING, etcdctl } from './etcdctl.js';
 import { TestCluster, until } from './harness.js';
@@ -163,6 +165,41 @@ test('removing the leader hands leadership to a remaining member, and the remove
     const duplicate = await etcdctl(cluster.endpoint(other), ['member', 'add', 'again', `--peer-urls=${mine.peer}`]);
     assert.notEqual(duplicate.code, 0);
     assert.match(duplicate.stderr, /Peer URLs already exists/);
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+test('a member restarted with a wiped data directory is refused by its peers until it is removed and added again', { skip: ETCDCTL_MISSING, timeout: 90_000 }, async () => {
+  const cluster = await TestCluster.create(3);
+  try {
+    cluster.startAll();
+    await cluster.leader();
+    await cluster.client('n2').put('before', '1');
+    const rows = await memberList(cluster.endpoint('n2'));
+    const n1 = rows.find((row) => row.name === 'n1') as MemberRow;
+
+    // Same flags, empty disk: it has forgotten its promises and votes.
+    await cluster.stop('n1');
+    rmSync(join(cluster.dir, 'n1'), { recursive: true, force: true });
+    cluster.start('n1');
+    await until('a peer refusing the wiped member', () => {
+      const log = readFileSync(join(cluster.dir, 'n2.log'), 'utf8') + readFileSync(join(cluster.dir, 'n3.log'), 'utf8');
+      return log.includes('refusing a member whose data directory was replaced') ? true : undefined;
+    }, 15_000, 200);
+    // It cannot be counted, so it cannot learn anything either; the others carry on.
+    await cluster.client('n3').put('during', '2');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(await cluster.client('n1').get('before', true), null, 'the wiped member took part');
+
+    // The way back: remove it, add it again (a new id), start it empty as joining.
+    await cluster.stop('n1');
+    rmSync(join(cluster.dir, 'n1'), { recursive: true, force: true });
+    await until('n1 removed', async () => ((await etcdctl(cluster.endpoint('n2'), ['member', 'remove', n1.id])).code === 0 ? true : undefined), 30_000, 500);
+    await until('n1 added again', async () => ((await etcdctl(cluster.endpoint('n2'), ['member', 'add', 'n1', `--peer-urls=${n1.peer}`])).code === 0 ? true : undefined), 30_000, 500);
+    cluster.start('n1', ['--initial-cluster-state', 'existing']);
+    await until('the new n1 caught up', async () => ((await cluster.client('n1').get('during', true).catch(() => null)) === '2' ? true : undefined), 30_000, 250);
+    assert.equal(await cluster.client('n1').get('before'), '1');
   } finally {
     await cluster.destroy();
   }

@@ -113,7 +113,7 @@ describe('FrameDecoder', () => {
 
 describe('handshake', () => {
   it('round-trips and refuses a payload that is not a handshake', () => {
-    const handshake = { clusterId: 'c1', from: nodeId('n1'), to: nodeId('n2') };
+    const handshake = { clusterId: 'c1', from: nodeId('n1'), to: nodeId('n2'), incarnation: '5f3a9c' };
     assert.deepEqual(decodeHandshake(encodeHandshake(handshake)), handshake);
     assert.throws(() => decodeHandshake(encodeMessage({ type: 'accepted', from: nodeId('n1'), to: nodeId('n2'), ballot: { round: 1, node: nodeId('n1') }, slot: 1 as never }, bytesCommandCodec)), /bad magic/);
     assert.throws(() => decodeHandshake(encodeHandshake({ ...handshake, from: '' as never })), /cannot encode: node id is empty/);

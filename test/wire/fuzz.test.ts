@@ -170,7 +170,7 @@ describe('decoders under fuzzing', { timeout: TIMEOUT_MS }, () => {
 
   it('handshakes: random and mutated bytes decode canonically or throw a WireError', (t) => {
     const counts = tally();
-    const handshakeArb = fc.record({ clusterId: fc.string({ maxLength: 10 }), from: nodeIdArb, to: nodeIdArb });
+    const handshakeArb = fc.record({ clusterId: fc.string({ maxLength: 10 }), from: nodeIdArb, to: nodeIdArb, incarnation: fc.string({ maxLength: 16 }) });
     fc.assert(
       fc.property(handshakeArb, mutationsArb, (handshake, mutations) => {
         const bytes = encodeHandshake(handshake);
