@@ -26,6 +26,8 @@ export function startCommand(io: CliIo): Command {
     .option('--heartbeat-interval <ms>', 'leader heartbeat interval in milliseconds', '100')
     .option('--election-timeout <ms>', 'election timeout in milliseconds', '1000')
     .option('--snapshot-count <slots>', 'applied slots between snapshots', '10000')
+    .option('--experimental-watch-progress-notify-interval <duration>', 'how often watchers that asked for progress notifications get one (e.g. 10m, 30s)', '10m')
+    .option('--watch-queue-bytes-max <bytes>', 'events queued for one slow watch stream before it is cancelled', String(64 * 1024 * 1024))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (options: RawNodeOptions) => {
       let config;
@@ -49,7 +51,10 @@ export function startCommand(io: CliIo): Command {
         io.setExitCode(1);
         return;
       }
-      const client = await startClientServer(node, config.clientListen);
+      const client = await startClientServer(node, config.clientListen, {
+        progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs,
+        watcherQueueBytesMax: config.watchQueueBytesMax,
+      });
       const admin = config.adminListen === null ? null : await startAdminServer(node, config.adminListen);
       logger.info({ client: `${config.clientListen.host}:${client.port}`, admin: admin?.url ?? null }, 'serving clients');
       await new Promise<void>((resolve) => {

@@ -29,6 +29,10 @@ export interface NodeConfig {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** etcd's --experimental-watch-progress-notify-interval, in milliseconds. */
+  readonly watchProgressNotifyIntervalMs: number;
+  /** Most bytes of events queued for one slow watch stream before it is cancelled. */
+  readonly watchQueueBytesMax: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -46,6 +50,8 @@ export interface RawNodeOptions {
   heartbeatInterval?: string;
   electionTimeout?: string;
   snapshotCount?: string;
+  experimentalWatchProgressNotifyInterval?: string;
+  watchQueueBytesMax?: string;
   logLevel?: string;
 }
 
@@ -130,6 +136,19 @@ export function parseNodeConfig(raw: RawNodeOptions): NodeConfig {
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parsePositiveInt(raw.snapshotCount, '--snapshot-count', 10_000),
+    watchProgressNotifyIntervalMs: parseDurationMs(raw.experimentalWatchProgressNotifyInterval, '--experimental-watch-progress-notify-interval', 10 * 60 * 1000),
+    watchQueueBytesMax: parsePositiveInt(raw.watchQueueBytesMax, '--watch-queue-bytes-max', 64 * 1024 * 1024),
     logLevel,
   };
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A positive duration as etcd writes them ("10m", "500ms", "2s"); a bare number is milliseconds. */
+export function parseDurationMs(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
+  const value = match === null ? Number.NaN : Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? 'ms'] ?? Number.NaN);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`${flag}: "${text}" is not a positive duration (e.g. 10m, 30s, 500ms)`);
+  return value;
 }

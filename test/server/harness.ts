@@ -38,7 +38,7 @@ export class TestCluster {
     this.dir = dir;
   }
 
-  /** `env` is added to each node's environment (e.g. SYNOD_WATCH_PROGRESS_NOTIFY_INTERVAL_MS). */
+  /** `env` is added to each node's environment. */
   static async create(size: number, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<TestCluster> {
     const cluster = new TestCluster(mkdtempSync(join(tmpdir(), 'synod-test-')), extraArgs, env);
     for (let i = 1; i <= size; i += 1) {

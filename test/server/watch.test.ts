@@ -76,7 +76,7 @@ test('a watcher on a follower that reconnects with start_revision = last seen + 
 });
 
 test('progress_notify sends empty responses at the configured interval; a progress request answers watch_id -1; cancel answers canceled', { timeout: 20_000 }, async () => {
-  const cluster = await TestCluster.create(1, [], { SYNOD_WATCH_PROGRESS_NOTIFY_INTERVAL_MS: '300' });
+  const cluster = await TestCluster.create(1, ['--experimental-watch-progress-notify-interval', '300ms']);
   try {
     cluster.start('n1');
     await cluster.leader();
@@ -102,7 +102,7 @@ test('progress_notify sends empty responses at the configured interval; a progre
 });
 
 test('a watcher whose client stops reading is canceled with the revision to resume from, and resuming there loses nothing', { timeout: 25_000 }, async () => {
-  const cluster = await TestCluster.create(1, [], { SYNOD_WATCH_QUEUE_BYTES_MAX: '1000000' });
+  const cluster = await TestCluster.create(1, ['--watch-queue-bytes-max', '1000000']);
   try {
     cluster.start('n1');
     await cluster.leader();

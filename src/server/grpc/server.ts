@@ -23,27 +23,7 @@ export interface ClientServer {
 
 export type ClientServerOptions = WatchServiceOptions;
 
-/**
- * Options from the environment, until the command line has flags for them:
- * SYNOD_WATCH_PROGRESS_NOTIFY_INTERVAL_MS (etcd's
- * --experimental-watch-progress-notify-interval) and
- * SYNOD_WATCH_QUEUE_BYTES_MAX. Throws on a value that is not a positive integer.
- */
-export function clientServerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ClientServerOptions {
-  const positive = (name: string, fallback: number): number => {
-    const text = env[name];
-    if (text === undefined || text === '') return fallback;
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value <= 0) throw new Error(`${name}: "${text}" is not a positive whole number`);
-    return value;
-  };
-  return {
-    progressNotifyIntervalMs: positive('SYNOD_WATCH_PROGRESS_NOTIFY_INTERVAL_MS', DEFAULT_WATCH_OPTIONS.progressNotifyIntervalMs),
-    watcherQueueBytesMax: positive('SYNOD_WATCH_QUEUE_BYTES_MAX', DEFAULT_WATCH_OPTIONS.watcherQueueBytesMax),
-  };
-}
-
-export async function startClientServer(node: SynodNode, listen: HostPort, options: ClientServerOptions = clientServerOptionsFromEnv()): Promise<ClientServer> {
+export async function startClientServer(node: SynodNode, listen: HostPort, options: ClientServerOptions = DEFAULT_WATCH_OPTIONS): Promise<ClientServer> {
   const protos = loadEtcdProtos();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
