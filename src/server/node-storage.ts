@@ -45,16 +45,29 @@ export class NodeStorage<C> implements DurableLog<C> {
     this.mirror = replayRecords(records);
   }
 
+  /**
+   * Recovers the log and loads the snapshot it refers to. On any failure the
+   * log and the snapshot store are closed again before the error propagates,
+   * so a caller that reports it (or retries after a repair) holds no files open.
+   */
   static async open<C>(dataDir: string, codec: CommandCodec<C>): Promise<OpenedNodeStorage<C>> {
     await mkdir(dataDir, { recursive: true });
     const { wal, recovery } = await FileWal.open(join(dataDir, 'wal'));
-    const snapshots = await FileSnapshotStore.open(join(dataDir, 'snap'));
-    const records: DurableRecord<C>[] = [];
-    for (const [index, payload] of recovery.payloads.entries()) {
-      records.push(await decodePayload(payload, codec, snapshots, index));
+    let snapshots: FileSnapshotStore | null = null;
+    try {
+      snapshots = await FileSnapshotStore.open(join(dataDir, 'snap'));
+      const records: DurableRecord<C>[] = [];
+      for (const [index, payload] of recovery.payloads.entries()) {
+        records.push(await decodePayload(payload, codec, snapshots, index));
+      }
+      const storage = new NodeStorage(wal, snapshots, codec, records);
+      return { storage, durable: replayRecords(records), recovery };
+    } catch (error) {
+      // The first error is the one to report; a failure to close is secondary.
+      await snapshots?.close().catch(() => undefined);
+      await wal.close().catch(() => undefined);
+      throw error;
     }
-    const storage = new NodeStorage(wal, snapshots, codec, records);
-    return { storage, durable: replayRecords(records), recovery };
   }
 
   async append(records: readonly DurableRecord<C>[]): Promise<void> {

@@ -70,6 +70,11 @@ export class CommitQueue {
     return this.queuedBytes;
   }
 
+  /** A write or sync failed (or the twin crashed): what is on disk is unknown, so nothing more may be written. */
+  failed(): boolean {
+    return this.state.phase === 'failed';
+  }
+
   /** Refuses new operations, waits for the queued ones, and resolves when the queue is idle. */
   async close(): Promise<void> {
     if (this.state.phase === 'open') this.state = { phase: 'closing' };

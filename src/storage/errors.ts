@@ -6,10 +6,11 @@
  */
 
 /**
- * The write-ahead log holds something recovery must not skip: a bad checksum on a
- * record followed by more data, a bad segment header, a missing segment, an
- * unreadable file. Dropping such a record silently could forget a promise or a
- * vote, so opening fails instead.
+ * The write-ahead log holds something recovery must not skip: damage in a write
+ * that a later write shows had been synced, a bad segment header, a missing
+ * segment, an unreadable file (segment.ts has the rule). Dropping such a record
+ * silently could forget a promise or a vote, so opening fails instead, and
+ * nothing on disk is changed.
  */
 export class CorruptLogError extends Error {
   override readonly name = 'CorruptLogError';
@@ -22,6 +23,27 @@ export class CorruptLogError extends Error {
     readonly problem: string,
   ) {
     super(`corrupt write-ahead log: ${file} at byte offset ${offset}: ${problem}`);
+  }
+}
+
+/**
+ * A file operation of the stores failed: a full disk (ENOSPC), a file-size
+ * limit (EFBIG), an I/O error. Node's own message for a failed write names no
+ * file, so the stores wrap such errors with the file and what was being done.
+ */
+export class FileOperationError extends Error {
+  override readonly name = 'FileOperationError';
+  /** The errno code (`ENOSPC`, `EFBIG`, ...) when the cause has one. */
+  readonly code: string | undefined;
+  constructor(
+    readonly file: string,
+    /** What was being done, as a verb phrase: "writing", "syncing", "creating". */
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`${operation} ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    this.code = typeof code === 'string' ? code : undefined;
   }
 }
 

@@ -7,18 +7,34 @@
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { FileOperationError } from './errors.js';
 
 /** Vectored writes pass at most this many buffers per call (Linux IOV_MAX is 1024). */
 const BUFFERS_PER_WRITE_MAX = 512;
 
+/**
+ * Runs `operation` on `file`, wrapping a failure in `FileOperationError` so the
+ * message names the file: Node's message for a failed write or sync
+ * ("ENOSPC: no space left on device, write") does not.
+ */
+export async function onFile<T>(file: string, what: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw error instanceof FileOperationError ? error : new FileOperationError(file, what, error);
+  }
+}
+
 /** Makes the directory's entries (created, renamed, removed files) durable. */
 export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await onFile(dir, 'syncing directory', async () => {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
 }
 
 /**
@@ -92,12 +108,12 @@ export interface DurableFile {
  */
 export async function createFileAtomically(dir: string, path: string, chunks: readonly Uint8Array[]): Promise<DurableFile> {
   const temp = temporaryName(path);
-  const handle = await open(temp, 'w');
+  const handle = await onFile(temp, 'creating', () => open(temp, 'w'));
   try {
-    const sizeBytes = await writeFully(handle, chunks, 0);
+    const sizeBytes = await onFile(temp, 'writing', () => writeFully(handle, chunks, 0));
     // A full fsync, not fdatasync: the file is new, so its metadata (size, blocks) must reach the disk too.
-    const syncMs = await timed(() => handle.sync());
-    await rename(temp, path);
+    const syncMs = await onFile(temp, 'syncing', () => timed(() => handle.sync()));
+    await onFile(temp, 'renaming', () => rename(temp, path));
     await syncDirectory(dir);
     return { handle, sizeBytes, syncMs };
   } catch (error) {

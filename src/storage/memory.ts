@@ -8,22 +8,34 @@
  * `MemoryWal` from it as `FileWal.open` does from a directory. It holds one
  * segment (rotation is a file-size concern with nothing to model here) and
  * separates what was written from what was synced, so `crash()` can drop the
- * unsynced part, keep a prefix of it, or tear a record in two.
+ * unsynced write, keep a prefix of it, or tear a record in two. Its segment
+ * salts are derived from its name and the segment's sequence, not drawn at
+ * random, so a run replays byte for byte.
  */
+import { crc32 } from 'node:zlib';
 import { assert } from '../core/assert.js';
 import { slot, type Slot } from '../core/ids.js';
 import { CommitQueue, type CommitTarget } from './commit-queue.js';
 import { SnapshotNotFoundError, StorageClosedError } from './errors.js';
 import type { LoadedSnapshot, OpenedWal, SnapshotStore, WalLimits, WalMetrics, WriteAheadLog } from './ports.js';
-import { encodeRecords, encodeSegmentHeader, scanSegment, SEGMENT_HEADER_BYTES, segmentFileName } from './segment.js';
+import {
+  encodeSegmentHeader,
+  encodeWrite,
+  scanSegment,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+  usableSalt,
+  WRITE_FLAG_SEAL,
+  writeBytes,
+} from './segment.js';
 import { decodeSnapshot, encodeSnapshot, loadNewest, prunable, snapshotFileName } from './snapshot-format.js';
 import { resolveLimits, snapshotsKept, type SnapshotStoreOptions } from './limits.js';
 
 export interface MemoryCrashOptions {
   /**
-   * Bytes of the written but unsynced records that survive the crash, as if
-   * they reached the disk before the power went: whole records, and perhaps
-   * the first bytes of the next one (a torn tail). Default 0: all are lost.
+   * Bytes of the written but unsynced write that survive the crash, as if
+   * they reached the disk before the power went (a torn write, unless all of
+   * it survives). Default 0: all are lost.
    */
   readonly keepUnsyncedPrefix?: number;
 }
@@ -48,10 +60,13 @@ interface DiskCounters {
 export class MemoryWalDisk {
   readonly limits: WalLimits;
   private sequence = 1;
-  /** The durable segment: header and synced records, in `content[0, length)`. */
+  private salt: number;
+  /** The durable segment: header and synced writes, in `content[0, length)`. */
   private content: Uint8Array;
   private length: number;
-  /** Records written by the open log and not yet synced, in order. */
+  /** No record write lacks a later write (see `SegmentScan.sealed`): a close need not seal. */
+  private sealed = true;
+  /** Writes made by the open log and not yet synced, in order. */
   private unsynced: Uint8Array[] = [];
   private pendingRewrite: { readonly sequence: number; readonly bytes: Uint8Array } | null = null;
   private syncsPaused = false;
@@ -65,7 +80,8 @@ export class MemoryWalDisk {
     limits: Partial<WalLimits> = {},
   ) {
     this.limits = resolveLimits(limits);
-    this.content = encodeSegmentHeader({ sequence: 1, base: true });
+    this.salt = this.saltOf(1);
+    this.content = encodeSegmentHeader({ sequence: 1, base: true, createdBytes: SEGMENT_HEADER_BYTES, salt: this.salt });
     this.length = SEGMENT_HEADER_BYTES;
   }
 
@@ -82,27 +98,36 @@ export class MemoryWalDisk {
     assert(this.current === null, () => `memory log ${this.name} is already open`);
     await Promise.resolve();
     const file = this.fileName();
-    const scan = scanSegment(this.durable(), file, { sequence: this.sequence, last: true, recordBytesMax: this.limits.recordBytesMax });
+    // The one segment is the last, and there is never an end write: it has no successor.
+    const scan = scanSegment(this.durable(), file, { sequence: this.sequence, recordBytesMax: this.limits.recordBytesMax });
     let truncated = null;
     if (scan.torn !== null) {
-      truncated = { file, offset: scan.endOffset, bytes: scan.torn.bytes, reason: scan.torn.reason };
-      this.length = scan.endOffset;
+      truncated = { file, offset: scan.torn.offset, bytes: scan.torn.bytes, reason: scan.torn.reason };
+      this.length = scan.torn.offset;
     }
+    this.sealed = scan.sealed;
     // Copies: later fault injection must not change what was recovered.
     const payloads = scan.payloads.map((payload) => payload.slice());
     this.generation += 1;
     const generation = this.generation;
     const counters: DiskCounters = { syncs: truncated === null ? 0 : 1, bytesWritten: 0 };
-    const wal = new MemoryWal(this.target(generation, counters), this.limits, counters, `memory log ${this.name}`, () => {
-      if (this.current?.generation === generation) this.current = null;
+    const wal = new MemoryWal(this.target(generation, counters), this.limits, counters, `memory log ${this.name}`, (failed) => {
+      if (this.current?.generation !== generation) return;
+      this.current = null;
+      // As the file log's close: seal after the last sync, never after a failed one.
+      if (!failed && !this.sealed) {
+        this.persist(concat(encodeWrite([], this.salt, WRITE_FLAG_SEAL)));
+        this.sealed = true;
+        counters.syncs += 1;
+      }
     });
     this.current = { wal, generation };
     return { wal, recovery: { payloads, segmentCount: 1, truncated, removedFiles: [] } };
   }
 
   /**
-   * Power failure: unsynced records are lost except for `keepUnsyncedPrefix`
-   * bytes of them, an unsynced rewrite is lost, paused syncs never complete,
+   * Power failure: an unsynced write is lost except for `keepUnsyncedPrefix`
+   * bytes of it, an unsynced rewrite is lost, paused syncs never complete,
    * and every pending operation of the open log fails with `StorageClosedError`.
    */
   crash(options: MemoryCrashOptions = {}): MemoryCrashReport {
@@ -110,6 +135,7 @@ export class MemoryWalDisk {
     const unsynced = concat(this.unsynced);
     const keptBytes = Math.min(Math.max(0, options.keepUnsyncedPrefix ?? 0), unsynced.length);
     this.persist(unsynced.subarray(0, keptBytes));
+    if (keptBytes > 0) this.sealed = false;
     this.unsynced = [];
     const rewriteDropped = this.pendingRewrite !== null;
     this.pendingRewrite = null;
@@ -132,7 +158,7 @@ export class MemoryWalDisk {
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
   }
 
-  /** Bytes written but not yet synced (whole records, headers included). */
+  /** Bytes written but not yet synced (whole writes, headers included). */
   unsyncedBytes(): number {
     return this.unsynced.reduce((sum, chunk) => sum + chunk.length, 0);
   }
@@ -142,7 +168,7 @@ export class MemoryWalDisk {
     return this.durable().slice();
   }
 
-  /** Flips bits of the durable byte at `offset` (the file's offset: the header is bytes 0-19). */
+  /** Flips bits of the durable byte at `offset` (the file's offset: the header is bytes 0-31). */
   corruptByte(offset: number, mask = 0xff): void {
     assert(Number.isSafeInteger(offset) && offset >= 0 && offset < this.length, () => `offset ${offset} outside 0..${this.length - 1}`);
     assert(mask > 0 && mask <= 0xff, 'the mask flips at least one bit of one byte');
@@ -153,6 +179,10 @@ export class MemoryWalDisk {
   truncate(length: number): void {
     assert(Number.isSafeInteger(length) && length >= 0 && length <= this.length, () => `cannot truncate ${this.length} bytes to ${length}`);
     this.length = length;
+  }
+
+  private saltOf(sequence: number): number {
+    return usableSalt(crc32(`${this.name}/${sequence}`));
   }
 
   private durable(): Uint8Array {
@@ -186,26 +216,31 @@ export class MemoryWalDisk {
     return {
       appendDurably: async (payloads) => {
         this.checkGeneration(generation);
-        const written = concat(encodeRecords(payloads));
+        const written = concat(encodeWrite(payloads, this.salt));
         this.unsynced.push(written);
         counters.bytesWritten += written.length;
         await this.sync(generation);
         // Like fdatasync, the sync makes everything written so far durable.
         this.persist(concat(this.unsynced));
         this.unsynced = [];
+        this.sealed = false;
         counters.syncs += 1;
       },
       rewriteDurably: async (payloads) => {
         this.checkGeneration(generation);
         const sequence = this.sequence + 1;
-        const bytes = concat([encodeSegmentHeader({ sequence, base: true }), ...encodeRecords(payloads)]);
+        const salt = this.saltOf(sequence);
+        const createdBytes = SEGMENT_HEADER_BYTES + writeBytes(payloads);
+        const bytes = concat([encodeSegmentHeader({ sequence, base: true, createdBytes, salt }), ...encodeWrite(payloads, salt)]);
         this.pendingRewrite = { sequence, bytes };
         counters.bytesWritten += bytes.length - SEGMENT_HEADER_BYTES;
         await this.sync(generation);
         // The commit point: one assignment, so there is no state between the old log and the new.
         this.sequence = sequence;
+        this.salt = salt;
         this.content = bytes;
         this.length = bytes.length;
+        this.sealed = true;
         this.pendingRewrite = null;
         counters.syncs += 1;
       },
@@ -223,7 +258,8 @@ export class MemoryWal implements WriteAheadLog {
     limits: WalLimits,
     private readonly counters: Readonly<DiskCounters>,
     what: string,
-    private readonly onClose: () => void,
+    /** Told whether the queue failed, so the disk seals only a log whose every sync succeeded. */
+    private readonly onClose: (failed: boolean) => void,
   ) {
     this.queue = new CommitQueue(target, limits, what);
   }
@@ -258,7 +294,7 @@ export class MemoryWal implements WriteAheadLog {
     if (this.closed) return;
     this.closed = true;
     await this.queue.close();
-    this.onClose();
+    this.onClose(this.queue.failed());
   }
 
   /** Called by the disk when it crashes. */

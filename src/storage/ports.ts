@@ -33,13 +33,17 @@ import type { Slot } from '../core/ids.js';
  * - After a crash, recovery returns a prefix of the appended records that
  *   contains every record whose append resolved, in order. Records whose append
  *   had not resolved may be kept or lost, but never a later one without the
- *   earlier ones. A record cut short by the crash (a torn tail) is truncated and
- *   reported; damage anywhere else fails the open with `CorruptLogError`.
+ *   earlier ones. The write the crash interrupted (a torn write: only ever the
+ *   final one) is cut off whole and reported in `truncated`; damage anywhere
+ *   else fails the open with `CorruptLogError` and changes nothing on disk.
+ *   Damage confined to the final write of a log that crashed after syncing it
+ *   cannot be told from a torn write and drops that write (reported); a log
+ *   closed cleanly is sealed, so there any damage to its records is refused.
  * - A payload above `recordBytesMax` is refused with `RecordTooLargeError` and
  *   nothing of that call is written. A failed write or sync fails the log for
  *   good (`LogFailedError`): the process must restart and recover.
- * - After `close()` (which waits for queued operations), every operation fails
- *   with `StorageClosedError`. One open log per directory: two writers on one
+ * - After `close()` (which waits for queued operations, then seals the log
+ *   unless a write failed), every operation fails with `StorageClosedError`. One open log per directory: two writers on one
  *   log would interleave records.
  */
 export interface WriteAheadLog {
@@ -55,7 +59,7 @@ export interface WalRecovery {
   readonly payloads: readonly Uint8Array[];
   /** Segments replayed (from the newest base segment on). */
   readonly segmentCount: number;
-  /** A torn tail that recovery cut off, or null when the log ended cleanly. */
+  /** A torn final write that recovery cut off, or null when the log ended cleanly. */
   readonly truncated: TruncatedTail | null;
   /** Leftovers of interrupted rotations, rewrites or compactions that recovery deleted. */
   readonly removedFiles: readonly string[];
@@ -63,7 +67,7 @@ export interface WalRecovery {
 
 export interface TruncatedTail {
   readonly file: string;
-  /** The file now ends here: the end of the last intact record. */
+  /** The file now ends here: where the torn write started. */
   readonly offset: number;
   readonly bytes: number;
   readonly reason: string;
@@ -86,7 +90,7 @@ export interface WalMetrics {
   readonly syncs: number;
   /** Syncs of the log's directory, after a segment was created, renamed or removed. */
   readonly directorySyncs: number;
-  /** Record bytes written, frames included, by appends and rewrites. */
+  /** Bytes written by appends, rewrites and seals: records with their frames, and write headers. */
   readonly bytesWritten: number;
   readonly lastSyncMs: number;
   readonly totalSyncMs: number;

@@ -12,12 +12,15 @@
  * Ordering for the node: save the snapshot (durable), then rewrite the log to
  * refer to it, then `retain` it. Until the rewrite, the log refers to the
  * retained older snapshot, which saves do not prune.
+ *
+ * A failed save (a full disk, a file-size limit) rejects with
+ * `FileOperationError`, whose message names the file.
  */
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { slot, type Slot } from '../core/ids.js';
 import { CorruptSnapshotError, SnapshotNotFoundError, StorageClosedError } from './errors.js';
-import { createFileAtomically, ensureDirectory, isErrnoException, syncDirectory, TEMPORARY_SUFFIX } from './fs-durable.js';
+import { createFileAtomically, ensureDirectory, isErrnoException, onFile, syncDirectory, TEMPORARY_SUFFIX } from './fs-durable.js';
 import type { LoadedSnapshot, SnapshotStore } from './ports.js';
 import { snapshotsKept, type SnapshotStoreOptions } from './limits.js';
 import { decodeSnapshot, encodeSnapshot, loadNewest, parseSnapshotFileName, prunable, snapshotFileName } from './snapshot-format.js';
@@ -56,7 +59,7 @@ export class FileSnapshotStore implements SnapshotStore {
       const created = await createFileAtomically(this.dir, this.path(throughSlot), encodeSnapshot(throughSlot, data));
       await created.handle.close();
       const older = prunable(await this.listNow(), this.keep, this.retained);
-      for (const old of older) await unlink(this.path(old));
+      for (const old of older) await onFile(this.path(old), 'removing', () => unlink(this.path(old)));
       if (older.length > 0) await syncDirectory(this.dir);
     });
   }

@@ -1,11 +1,7 @@
-// Starting the live clusters the fuzz tests aim at, robustly: the harness
-// picks ports with listen(0), which lie in the kernel's ephemeral range, so an
-// outgoing connection (a node dialing its peers) can take one before the node
-// meant to listen there binds it; that node then exits with EADDRINUSE. The
-// ports are re-drawn below the ephemeral range (src/chaos/wait.ts), and a
-// cluster that still fails to elect a leader is replaced, at most twice, with
-// the reason printed.
-import { freePort } from '../../src/chaos/wait.js';
+// Starting the live clusters the fuzz tests aim at, robustly: a cluster that
+// fails to elect a leader is replaced, at most twice, with the reason printed.
+// Its ports come from the harness's freePort, below the kernel's ephemeral
+// range, so an outgoing connection cannot take one before its node binds it.
 import { TestCluster } from '../server/harness.js';
 import { learnIncarnations } from './peer-inputs.js';
 
@@ -13,9 +9,6 @@ export async function startFuzzCluster(size: number, extraArgs: readonly string[
   const reasons: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const cluster = await TestCluster.create(size, extraArgs);
-    for (const [index, member] of cluster.members.entries()) {
-      cluster.members[index] = { ...member, clientPort: await freePort(), peerPort: await freePort(), adminPort: await freePort() };
-    }
     cluster.startAll();
     try {
       await cluster.leader(20_000);

@@ -3,7 +3,7 @@
  * removed, deterministic payloads, and the harnesses that let one contract
  * suite drive both the file log and its in-memory twin.
  */
-import { mkdtemp, open, readdir, readFile, rm, truncate } from 'node:fs/promises';
+import { cp, mkdtemp, open, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryWalDisk } from '../../src/storage/memory.js';
@@ -53,8 +53,15 @@ export interface WalHarness {
   lastSegment(): Promise<{ readonly file: string; readonly bytes: Uint8Array }>;
   /** Cuts the last segment to `length` bytes. */
   truncateLastSegment(length: number): Promise<void>;
-  /** Flips every bit of the byte at `offset` of the last segment. */
-  flipByte(offset: number): Promise<void>;
+  /** Flips the bits of `mask` (every bit by default) in the byte at `offset` of the last segment. */
+  flipByte(offset: number, mask?: number): Promise<void>;
+  /** Overwrites the last segment's bytes from `offset` on with `content`, as pages the disk never got would read. */
+  overwrite(offset: number, content: Uint8Array): Promise<void>;
+  /**
+   * Ends `opened` as a crash right after its last sync would: the log is not
+   * closed, so not sealed. It must be idle (every append awaited).
+   */
+  crash(opened: OpenedWal): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -75,15 +82,28 @@ export const memoryHarness: WalHarnessFactory = async () => {
     async truncateLastSegment(length) {
       disk?.truncate(length);
     },
-    async flipByte(offset) {
-      disk?.corruptByte(offset);
+    async flipByte(offset, mask = 0xff) {
+      disk?.corruptByte(offset, mask);
+    },
+    async overwrite(offset, content) {
+      if (disk === null) throw new Error('not opened yet');
+      const current = disk.segmentBytes();
+      for (const [index, value] of content.entries()) {
+        const mask = (current[offset + index] ?? 0) ^ value;
+        if (mask !== 0) disk.corruptByte(offset + index, mask);
+      }
+    },
+    async crash() {
+      disk?.crash();
     },
     async dispose() {},
   };
 };
 
 export const fileHarness: WalHarnessFactory = async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'synod-wal-test-'));
+  const parent = await mkdtemp(join(tmpdir(), 'synod-wal-test-'));
+  let crashes = 0;
+  let dir = join(parent, 'log');
   const last = async (): Promise<string> => {
     const sequences = (await readdir(dir)).map(parseSegmentFileName).filter((sequence) => sequence !== null);
     const newest = Math.max(...sequences);
@@ -99,18 +119,35 @@ export const fileHarness: WalHarnessFactory = async () => {
     async truncateLastSegment(length) {
       await truncate(await last(), length);
     },
-    async flipByte(offset) {
+    async flipByte(offset, mask = 0xff) {
       const handle = await open(await last(), 'r+');
       try {
         const one = new Uint8Array(1);
         await handle.read(one, 0, 1, offset);
-        one[0] = (one[0] ?? 0) ^ 0xff;
+        one[0] = (one[0] ?? 0) ^ mask;
         await handle.write(one, 0, 1, offset);
       } finally {
         await handle.close();
       }
     },
-    dispose: () => rm(dir, { recursive: true, force: true }),
+    async overwrite(offset, content) {
+      const handle = await open(await last(), 'r+');
+      try {
+        await handle.write(content, 0, content.length, offset);
+      } finally {
+        await handle.close();
+      }
+    },
+    async crash(opened) {
+      // The files as they are while the log is open are what a crash after its last sync leaves.
+      crashes += 1;
+      const copy = join(parent, `crash-${crashes}`);
+      await cp(dir, copy, { recursive: true });
+      await opened.wal.close();
+      await rm(dir, { recursive: true, force: true });
+      dir = copy;
+    },
+    dispose: () => rm(parent, { recursive: true, force: true }),
   };
 };
 

@@ -5,8 +5,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CorruptLogError, RecordTooLargeError, StorageClosedError } from '../../src/storage/errors.js';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../src/storage/segment.js';
-import { bytes, hexes, payload, texts, withHarness, type WalHarnessFactory } from './helpers.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, WRITE_HEADER_BYTES } from '../../src/storage/segment.js';
+import { bytes, hexes, payload, texts, withHarness, type WalHarness, type WalHarnessFactory } from './helpers.js';
+
+/** Asserts that opening fails with CorruptLogError naming the last segment and `offset`, and that the open changed no byte of it. */
+async function assertRefused(harness: WalHarness, offset: number, pattern: RegExp): Promise<void> {
+  const { file, bytes: before } = await harness.lastSegment();
+  await assert.rejects(harness.open(), (error: unknown) => {
+    assert.ok(error instanceof CorruptLogError, `expected CorruptLogError, got ${String(error)}`);
+    assert.equal(error.file, file);
+    assert.equal(error.offset, offset, error.message);
+    assert.ok(error.message.includes(`${file} at byte offset ${offset}`), error.message);
+    assert.match(error.message, pattern);
+    return true;
+  });
+  assert.deepEqual(Buffer.from((await harness.lastSegment()).bytes), Buffer.from(before), 'a refused open changes nothing');
+}
 
 export function walContract(name: string, factory: WalHarnessFactory): void {
   describe(`WriteAheadLog contract: ${name}`, () => {
@@ -48,7 +62,7 @@ export function walContract(name: string, factory: WalHarnessFactory): void {
         assert.ok(metrics.syncs - before < appends, `expected fewer than ${appends} syncs, got ${metrics.syncs - before}`);
         assert.equal(metrics.syncs - before, 1);
         assert.equal(metrics.batches, 1);
-        assert.equal(metrics.bytesWritten, appends * RECORD_HEADER_BYTES + 10 * 2 + 10 * 3);
+        assert.equal(metrics.bytesWritten, WRITE_HEADER_BYTES + appends * RECORD_HEADER_BYTES + 10 * 2 + 10 * 3);
         await wal.close();
         const reopened = await harness.open();
         assert.deepEqual(texts(reopened.recovery.payloads), Array.from({ length: appends }, (_, index) => `r${index}`));
@@ -131,44 +145,118 @@ export function walContract(name: string, factory: WalHarnessFactory): void {
         await fourth.wal.close();
       }));
 
-    it('a torn last record is cut off at every sampled cut, earlier records survive, and the log takes appends after', async () => {
-      const records = [payload(1, 30), payload(2, 5), payload(3, 24)];
-      const lastRecordBytes = RECORD_HEADER_BYTES + 24;
-      // Every cut inside the last record's header, a few inside its payload.
-      const cuts = [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 23, lastRecordBytes - 1];
+    it('a torn final write is cut off whole at every sampled cut, earlier writes survive, and the log takes appends after', async () => {
+      const earlier = [payload(1, 30), payload(2, 5)];
+      const last = [payload(3, 24), payload(4, 10)];
+      const finalWriteBytes = WRITE_HEADER_BYTES + 2 * RECORD_HEADER_BYTES + 24 + 10;
+      // Every cut in the write header and the first record header, a few in the payloads.
+      const cuts = [...Array.from({ length: WRITE_HEADER_BYTES + RECORD_HEADER_BYTES }, (_, index) => index + 1), 40, 60, finalWriteBytes - 1];
       for (const cut of cuts) {
         await withHarness(factory, async (harness) => {
           const first = await harness.open();
-          await first.wal.append(records);
-          await first.wal.close();
+          await first.wal.append(earlier);
+          await first.wal.append(last);
+          await harness.crash(first);
           const { bytes: segment } = await harness.lastSegment();
-          await harness.truncateLastSegment(segment.length - lastRecordBytes + cut);
+          const finalWriteAt = segment.length - finalWriteBytes;
+          await harness.truncateLastSegment(finalWriteAt + cut);
           const second = await harness.open();
-          assert.deepEqual(hexes(second.recovery.payloads), hexes(records.slice(0, 2)), `cut ${cut}`);
+          assert.deepEqual(hexes(second.recovery.payloads), hexes(earlier), `cut ${cut}`);
           assert.ok(second.recovery.truncated !== null, `cut ${cut}: truncation reported`);
           assert.equal(second.recovery.truncated.bytes, cut);
-          assert.equal(second.recovery.truncated.offset, segment.length - lastRecordBytes);
+          assert.equal(second.recovery.truncated.offset, finalWriteAt);
           await second.wal.append([bytes('next')]);
           await second.wal.close();
           const third = await harness.open();
-          assert.deepEqual(hexes(third.recovery.payloads), hexes([...records.slice(0, 2), bytes('next')]), `cut ${cut}`);
+          assert.deepEqual(hexes(third.recovery.payloads), hexes([...earlier, bytes('next')]), `cut ${cut}`);
           assert.equal(third.recovery.truncated, null);
           await third.wal.close();
         });
       }
     });
 
-    it('a bad checksum on the final record is a torn tail, not corruption', () =>
+    it('a bad checksum on the final record of a crashed log is a torn write, not corruption', () =>
       withHarness(factory, async (harness) => {
         const first = await harness.open();
-        await first.wal.append([bytes('kept'), bytes('torn')]);
-        await first.wal.close();
+        await first.wal.append([bytes('kept')]);
+        await first.wal.append([bytes('torn')]);
+        await harness.crash(first);
         const { bytes: segment } = await harness.lastSegment();
         await harness.flipByte(segment.length - 1);
         const second = await harness.open();
         assert.deepEqual(texts(second.recovery.payloads), ['kept']);
-        assert.match(second.recovery.truncated?.reason ?? '', /checksum mismatch on the final record/);
+        assert.match(second.recovery.truncated?.reason ?? '', /record checksum mismatch/);
         await second.wal.close();
+      }));
+
+    it('a torn final write whose first bytes read as zeros while its later records reached the disk is cut off whole', () =>
+      withHarness(factory, async (harness) => {
+        const first = await harness.open();
+        await first.wal.append([bytes('kept')]);
+        await first.wal.append([payload(1, 40), payload(2, 40), payload(3, 40)]);
+        await harness.crash(first);
+        const { bytes: segment } = await harness.lastSegment();
+        const finalWriteAt = SEGMENT_HEADER_BYTES + WRITE_HEADER_BYTES + RECORD_HEADER_BYTES + 4;
+        // The write's first 40 bytes (its header and the first record's) never reached the disk; the rest did.
+        await harness.overwrite(finalWriteAt, new Uint8Array(40));
+        const second = await harness.open();
+        assert.deepEqual(texts(second.recovery.payloads), ['kept']);
+        assert.equal(second.recovery.truncated?.offset, finalWriteAt);
+        assert.equal(second.recovery.truncated?.bytes, segment.length - finalWriteAt);
+        await second.wal.close();
+      }));
+
+    it('a flipped bit in a record length of a synced log, pointing past the end of the file, is corruption naming file and offset; nothing is cut off', async () => {
+      // Closed cleanly (sealed), or crashed after a later write: either way the damaged write had been synced.
+      for (const ending of ['close', 'crash'] as const) {
+        await withHarness(factory, async (harness) => {
+          const first = await harness.open();
+          await first.wal.append([bytes('abcdef'), bytes('ghijkl')]);
+          await first.wal.append([bytes('mnop')]);
+          if (ending === 'close') await first.wal.close();
+          else await harness.crash(first);
+          const record = SEGMENT_HEADER_BYTES + WRITE_HEADER_BYTES;
+          await harness.flipByte(record + 1, 0x80); // bit 7 of the length's second byte: 6 becomes 32774
+          await assertRefused(harness, record, /record of 32774 bytes runs past the end of its write.*so this one had been synced \(corruption, not a torn write\)/);
+        });
+      }
+    });
+
+    it('after a clean close even the last record is protected: damage to it is corruption, because the seal follows it', () =>
+      withHarness(factory, async (harness) => {
+        const first = await harness.open();
+        await first.wal.append([bytes('kept')]);
+        await first.wal.append([bytes('last')]);
+        await first.wal.close();
+        const { bytes: segment } = await harness.lastSegment();
+        const lastRecord = segment.length - WRITE_HEADER_BYTES - RECORD_HEADER_BYTES - 4;
+        await harness.flipByte(lastRecord + RECORD_HEADER_BYTES);
+        await assertRefused(harness, lastRecord, /record checksum mismatch/);
+      }));
+
+    it('a log recovered after a crash is sealed by its next close, so its last write is protected from then on', () =>
+      withHarness(factory, async (harness) => {
+        const first = await harness.open();
+        await first.wal.append([bytes('one')]);
+        await first.wal.append([bytes('two')]);
+        await harness.crash(first);
+        const second = await harness.open();
+        assert.equal(second.recovery.truncated, null);
+        await second.wal.close();
+        const { bytes: segment } = await harness.lastSegment();
+        const lastRecord = segment.length - WRITE_HEADER_BYTES - RECORD_HEADER_BYTES - 3;
+        await harness.flipByte(lastRecord + RECORD_HEADER_BYTES + 1);
+        await assertRefused(harness, lastRecord, /record checksum mismatch/);
+      }));
+
+    it('a damaged write header is corruption when a later write follows, though its own length is lost', () =>
+      withHarness(factory, async (harness) => {
+        const first = await harness.open();
+        await first.wal.append([bytes('one'), bytes('two')]);
+        await first.wal.append([bytes('three')]);
+        await harness.crash(first);
+        await harness.flipByte(SEGMENT_HEADER_BYTES + 8, 0x01); // the first write's length
+        await assertRefused(harness, SEGMENT_HEADER_BYTES, /write header checksum mismatch .*, and an intact write begins later, at byte \d+: the damaged write had been synced/);
       }));
 
     it('a flipped byte in a record before the tail fails open with CorruptLogError naming the file and the offset', () =>
@@ -176,18 +264,9 @@ export function walContract(name: string, factory: WalHarnessFactory): void {
         const first = await harness.open();
         await first.wal.append([bytes('one'), bytes('two'), bytes('three')]);
         await first.wal.close();
-        const { file } = await harness.lastSegment();
-        const secondRecordOffset = SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + 3;
+        const secondRecordOffset = SEGMENT_HEADER_BYTES + WRITE_HEADER_BYTES + RECORD_HEADER_BYTES + 3;
         await harness.flipByte(secondRecordOffset + RECORD_HEADER_BYTES + 1);
-        await assert.rejects(harness.open(), (error: unknown) => {
-          assert.ok(error instanceof CorruptLogError, `expected CorruptLogError, got ${String(error)}`);
-          assert.equal(error.file, file);
-          assert.equal(error.offset, secondRecordOffset);
-          assert.ok(error.message.includes(file), error.message);
-          assert.ok(error.message.includes(`byte offset ${secondRecordOffset}`), error.message);
-          assert.match(error.message, /checksum mismatch/);
-          return true;
-        });
+        await assertRefused(harness, secondRecordOffset, /record checksum mismatch/);
       }));
 
     it('a damaged segment header fails open with CorruptLogError', () =>

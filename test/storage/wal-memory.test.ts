@@ -1,13 +1,13 @@
 /**
- * The in-memory twin's fault controls: crashes that lose unsynced records,
- * keep a prefix of them, or tear one; paused syncs; a crash mid-rewrite. The
+ * The in-memory twin's fault controls: crashes that lose the unsynced write,
+ * keep all of it, or tear it; paused syncs; a crash mid-rewrite. The
  * shared contract is in wal-contract.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CorruptLogError, StorageClosedError } from '../../src/storage/errors.js';
 import { MemoryWalDisk } from '../../src/storage/memory.js';
-import { RECORD_HEADER_BYTES } from '../../src/storage/segment.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, WRITE_HEADER_BYTES } from '../../src/storage/segment.js';
 import { bytes, texts } from './helpers.js';
 
 describe('MemoryWalDisk crashes', () => {
@@ -18,9 +18,9 @@ describe('MemoryWalDisk crashes', () => {
     disk.pauseSyncs();
     const pending = wal.append([bytes('lost')]);
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(disk.unsyncedBytes(), RECORD_HEADER_BYTES + 4);
+    assert.equal(disk.unsyncedBytes(), WRITE_HEADER_BYTES + RECORD_HEADER_BYTES + 4);
     const report = disk.crash();
-    assert.deepEqual(report, { keptBytes: 0, droppedBytes: RECORD_HEADER_BYTES + 4, rewriteDropped: false });
+    assert.deepEqual(report, { keptBytes: 0, droppedBytes: WRITE_HEADER_BYTES + RECORD_HEADER_BYTES + 4, rewriteDropped: false });
     await assert.rejects(pending, StorageClosedError);
     await assert.rejects(wal.append([bytes('after crash')]), StorageClosedError);
     const { wal: reopened, recovery } = await disk.open();
@@ -29,26 +29,30 @@ describe('MemoryWalDisk crashes', () => {
     await reopened.close();
   });
 
-  it('keepUnsyncedPrefix keeps whole records and tears the next one, which recovery truncates', async () => {
+  it('keepUnsyncedPrefix tears the unsynced write, and recovery cuts off all of it, records that survived whole included', async () => {
     const disk = new MemoryWalDisk();
     const { wal } = await disk.open();
+    await wal.append([bytes('durable')]);
     disk.pauseSyncs();
     const pending = wal.append([bytes('aaaa'), bytes('bbbb'), bytes('cccc')]);
     await new Promise((resolve) => setImmediate(resolve));
-    const frame = RECORD_HEADER_BYTES + 4;
-    const report = disk.crash({ keepUnsyncedPrefix: frame + 5 });
-    assert.equal(report.keptBytes, frame + 5);
+    const kept = WRITE_HEADER_BYTES + RECORD_HEADER_BYTES + 4 + 5;
+    const report = disk.crash({ keepUnsyncedPrefix: kept });
+    assert.equal(report.keptBytes, kept);
     await assert.rejects(pending, StorageClosedError);
     const { wal: reopened, recovery } = await disk.open();
-    assert.deepEqual(texts(recovery.payloads), ['aaaa']);
-    assert.equal(recovery.truncated?.bytes, 5);
+    assert.deepEqual(texts(recovery.payloads), ['durable']);
+    assert.equal(recovery.truncated?.offset, SEGMENT_HEADER_BYTES + WRITE_HEADER_BYTES + RECORD_HEADER_BYTES + 7);
+    assert.equal(recovery.truncated?.bytes, kept);
     await reopened.close();
   });
 
-  it('a crash never keeps a later record without the earlier ones, at any prefix', async () => {
+  it('a crash keeps all of a batch or none of it, at any prefix: never a later record without the earlier ones', async () => {
     const frame = RECORD_HEADER_BYTES + 4;
     const written = ['r000', 'r001', 'r002', 'r003'];
-    for (let kept = 0; kept <= written.length * frame; kept += 3) {
+    const writeBytes = WRITE_HEADER_BYTES + written.length * frame;
+    const keeps = [...Array.from({ length: Math.ceil(writeBytes / 3) }, (_, index) => index * 3), writeBytes];
+    for (const kept of keeps) {
       const disk = new MemoryWalDisk();
       const { wal } = await disk.open();
       disk.pauseSyncs();
@@ -57,8 +61,9 @@ describe('MemoryWalDisk crashes', () => {
       disk.crash({ keepUnsyncedPrefix: kept });
       await assert.rejects(pending, StorageClosedError);
       const { wal: reopened, recovery } = await disk.open();
-      assert.deepEqual(texts(recovery.payloads), written.slice(0, Math.floor(kept / frame)), `kept ${kept} bytes`);
-      assert.equal(recovery.truncated?.bytes ?? 0, kept % frame);
+      const whole = kept === writeBytes;
+      assert.deepEqual(texts(recovery.payloads), whole ? written : [], `kept ${kept} bytes`);
+      assert.equal(recovery.truncated?.bytes ?? 0, whole ? 0 : kept);
       await reopened.close();
     }
   });
@@ -112,10 +117,11 @@ describe('MemoryWalDisk crashes', () => {
     await wal.rewrite([bytes('x'), bytes('y')]);
     await wal.close();
     assert.equal(disk.fileName(), 'memory:n1/0000000000000002.seg');
-    disk.corruptByte(20 + RECORD_HEADER_BYTES);
+    const firstRecord = SEGMENT_HEADER_BYTES + WRITE_HEADER_BYTES;
+    disk.corruptByte(firstRecord + RECORD_HEADER_BYTES);
     await assert.rejects(disk.open(), (error: unknown) => {
       assert.ok(error instanceof CorruptLogError);
-      assert.match(error.message, /memory:n1\/0000000000000002\.seg at byte offset 20: record checksum mismatch/);
+      assert.match(error.message, new RegExp(`memory:n1/0000000000000002\\.seg at byte offset ${firstRecord}: record checksum mismatch`));
       return true;
     });
   });

@@ -1,7 +1,7 @@
 /**
  * Property: any sequence of concurrent appends, rewrites, clean reopens and
- * torn tails gives back exactly the payloads a simple list model predicts, on
- * both implementations. The file log runs with tiny segments so that rotation
+ * crashes that tear the final write gives back exactly the payloads a simple
+ * list model predicts, on both implementations. The file log runs with tiny segments so that rotation
  * happens in most runs. On failure fast-check prints the seed and the shrunk
  * sequence; replay with `fc.assert(..., { seed, path })`.
  */
@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { OpenedWal, WalLimits } from '../../src/storage/ports.js';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../src/storage/segment.js';
+import { SEGMENT_HEADER_BYTES, WRITE_HEADER_BYTES } from '../../src/storage/segment.js';
 import { fileHarness, hexes, memoryHarness, withHarness, type WalHarnessFactory } from './helpers.js';
 
 type Operation =
   | { readonly kind: 'append'; readonly concurrent: readonly (readonly Uint8Array[])[] }
   | { readonly kind: 'rewrite'; readonly payloads: readonly Uint8Array[] }
   | { readonly kind: 'reopen' }
-  /** Close, cut `1 + cut % frame` bytes off the last record of the last segment, reopen. */
+  /** Crash after the last sync, cut `1 + cut % size` bytes off the final write of the last segment, reopen. */
   | { readonly kind: 'tear'; readonly cut: number };
 
 const payloadArbitrary = fc.uint8Array({ maxLength: 48 });
@@ -28,6 +28,25 @@ const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
 );
 
 const limits: Partial<WalLimits> = { segmentBytesMax: 160, recordBytesMax: 64 };
+
+/**
+ * Where the final write of a segment starts and how many records it holds,
+ * read from the write headers and record lengths; null when the segment has no
+ * write past its created bytes (only those could be torn).
+ */
+function finalWrite(segment: Uint8Array): { readonly start: number; readonly records: number } | null {
+  const content = Buffer.from(segment);
+  const createdBytes = Number(content.readBigUInt64LE(16));
+  let last: { start: number; records: number } | null = null;
+  for (let start = SEGMENT_HEADER_BYTES; start < content.length; ) {
+    const end = start + WRITE_HEADER_BYTES + Number(content.readBigUInt64LE(start + 8));
+    let records = 0;
+    for (let at = start + WRITE_HEADER_BYTES; at < end; at += 8 + content.readUInt32LE(at)) records += 1;
+    last = start >= createdBytes ? { start, records } : null;
+    start = end;
+  }
+  return last;
+}
 
 async function runSequence(factory: WalHarnessFactory, operations: readonly Operation[]): Promise<void> {
   await withHarness(factory, async (harness) => {
@@ -53,21 +72,20 @@ async function runSequence(factory: WalHarnessFactory, operations: readonly Oper
           await reopen(null);
           break;
         case 'tear': {
-          await opened.wal.close();
+          await harness.crash(opened);
           const { bytes } = await harness.lastSegment();
-          const last = expected[expected.length - 1];
-          // A segment holding only its header has no record to tear (the last record is in an earlier, synced segment).
-          if (bytes.length === SEGMENT_HEADER_BYTES || last === undefined) {
+          const final = finalWrite(bytes);
+          if (final === null) {
             opened = await harness.open(limits);
             break;
           }
-          const frame = RECORD_HEADER_BYTES + last.length;
-          const removed = 1 + (operation.cut % frame);
+          const size = bytes.length - final.start;
+          const removed = 1 + (operation.cut % size);
           await harness.truncateLastSegment(bytes.length - removed);
-          expected.pop();
+          expected = expected.slice(0, expected.length - final.records);
           opened = await harness.open(limits);
           assert.deepEqual(hexes(opened.recovery.payloads), hexes(expected));
-          assert.equal(opened.recovery.truncated?.bytes ?? null, removed === frame ? null : frame - removed);
+          assert.equal(opened.recovery.truncated?.bytes ?? null, removed === size ? null : size - removed);
           break;
         }
       }
