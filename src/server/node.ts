@@ -197,7 +197,7 @@ export class SynodNode {
       throw error;
     }
     if (recovery.truncated !== null) {
-      logger.warn({ ...recovery.truncated }, 'recovered the write-ahead log by truncating a torn last record');
+      logger.warn({ ...recovery.truncated }, 'recovered the write-ahead log by cutting off a torn final write that was never acknowledged');
     }
     const tickMs = Math.max(1, Math.floor(config.heartbeatIntervalMs / DEFAULT_TIMING.heartbeatTicks));
     const replicaConfig: ReplicaConfig = {

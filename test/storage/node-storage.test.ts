@@ -19,7 +19,7 @@ describe('NodeStorage failure paths', () => {
   it('an open that fails on the snapshot the log refers to closes the log, so the directory can be opened again', () =>
     withTempDir(async (dir) => {
       const { storage } = await NodeStorage.open(dir, nodeCommandCodec);
-      await storage.append([{ kind: 'snapshot', throughSlot: slot(3), data: bytes('state machine bytes') }]);
+      await storage.append([{ kind: 'snapshot', throughSlot: slot(3), data: bytes('state machine bytes'), configs: [] }]);
       await storage.close();
       const [snapshot] = (await readdir(join(dir, 'snap'))).filter((name) => name.endsWith('.snap'));
       const path = join(dir, 'snap', snapshot ?? '');
