@@ -28,6 +28,7 @@ interface SimFlags {
   readonly pauses: boolean;
   readonly tornWrites: boolean;
   readonly compaction: boolean;
+  readonly reconfiguration: boolean;
   readonly clients: number;
   readonly safetyMs: number;
   readonly livenessTicks: number;
@@ -55,6 +56,7 @@ export function simCommand(io: CliIo): Command {
     .option('--no-pauses', 'do not pause replicas')
     .option('--no-torn-writes', 'a crash loses every unsynced record, never keeps a prefix')
     .option('--no-compaction', 'never snapshot and compact logs')
+    .option('--no-reconfiguration', 'never change the configuration (no spare nodes, no grow, shrink or replace)')
     .option('--clients <n>', 'concurrent clients', integer('--clients', 1, 64), DEFAULT_SIM.clients)
     .option('--safety-ms <ms>', 'virtual duration of the faulty phase', integer('--safety-ms', 0), DEFAULT_SIM.safetyMs)
     .option('--liveness-ticks <n>', 'ticks allowed to converge once faults are healed', integer('--liveness-ticks', 1), DEFAULT_SIM.livenessTicks)
@@ -86,6 +88,7 @@ async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
     pauses: flags.pauses,
     tornWrites: flags.tornWrites,
     compaction: flags.compaction,
+    reconfiguration: flags.reconfiguration,
   };
   const seeds = flags.seed !== undefined ? [flags.seed] : Array.from({ length: flags.seeds }, (_, i) => flags.firstSeed + i);
   const jobs: SimJob[] = seeds.map((seed) => {

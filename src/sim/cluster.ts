@@ -34,9 +34,16 @@ export interface InFlight<C> {
 export type ReplicaFactory<C> = (config: ReplicaConfig, durable: DurableState<C>) => Replica<C>;
 
 export interface ClusterOptions<C, O> {
+  /** The voters of the new cluster: each records them as the bootstrap configuration. */
   readonly members: readonly NodeId[];
+  /**
+   * Nodes that exist from the start but are in no configuration: each runs a
+   * joining replica (ReplicaConfig.members empty) until a configuration change
+   * adds it. More can join later with `addNode`.
+   */
+  readonly joining?: readonly NodeId[];
   readonly seed: number;
-  readonly timing?: Partial<typeof DEFAULT_TIMING>;
+  readonly timing?: Partial<Pick<ReplicaConfig, keyof typeof DEFAULT_TIMING>>;
   readonly stateMachine: () => StateMachine<C, O>;
   /** Builds replicas; the simulator's planted bugs substitute a broken subclass here. */
   readonly replicaFactory?: ReplicaFactory<C>;
@@ -62,10 +69,16 @@ export interface NodeView<C, O> {
   readonly stateMachine: StateMachine<C, O>;
   readonly durableRecords: readonly DurableRecord<C>[];
   readonly unsyncedRecords: number;
+  /** Inputs this incarnation's replica has taken (its start counts as one): unchanged means its state is too. */
+  readonly steps: number;
 }
 
 interface NodeState<C, O> {
   readonly id: NodeId;
+  /** Its index among every node the harness ever ran (seeds its election jitter). */
+  readonly index: number;
+  /** True for a node that joined a running cluster: its replica starts with no members. */
+  readonly joining: boolean;
   up: boolean;
   replica: Replica<C>;
   stateMachine: StateMachine<C, O>;
@@ -76,6 +89,7 @@ interface NodeState<C, O> {
    */
   stateMachineSlot: Slot;
   incarnation: number;
+  steps: number;
   /** Records that survive a crash, in order. */
   durable: DurableRecord<C>[];
   /** Steps whose records are written but not yet synced, with their held effects. */
@@ -83,7 +97,10 @@ interface NodeState<C, O> {
 }
 
 export class Cluster<C, O> {
+  /** The bootstrap voters. */
   readonly members: readonly NodeId[];
+  /** Every node the harness runs: the bootstrap members, then joining nodes in the order they came. */
+  private readonly ids: NodeId[] = [];
   private readonly options: ClusterOptions<C, O>;
   private readonly nodes = new Map<NodeId, NodeState<C, O>>();
   private readonly flight = new Map<number, InFlight<C>>();
@@ -93,20 +110,28 @@ export class Cluster<C, O> {
   constructor(options: ClusterOptions<C, O>) {
     this.options = options;
     this.members = [...options.members];
-    for (const [index, id] of this.members.entries()) {
-      const node: NodeState<C, O> = {
-        id,
-        up: true,
-        replica: undefined as unknown as Replica<C>,
-        stateMachine: options.stateMachine(),
-        stateMachineSlot: NO_SLOT,
-        incarnation: 0,
-        durable: [],
-        unsynced: [],
-      };
-      this.nodes.set(id, node);
-      node.replica = this.buildReplica(node, index);
-    }
+    for (const id of this.members) this.createNode(id, false);
+    for (const id of options.joining ?? []) this.createNode(id, true);
+  }
+
+  /** Lamport's alpha for every replica here: a change decided at slot s governs slots from s + alpha on. */
+  get configWindowSlots(): number {
+    return this.options.timing?.configWindowSlots ?? DEFAULT_TIMING.configWindowSlots;
+  }
+
+  /** Every node the harness runs, bootstrap members first; it grows with `addNode`. */
+  get nodeIds(): readonly NodeId[] {
+    return this.ids;
+  }
+
+  /**
+   * Starts a brand-new node with an empty disk that joins the running cluster:
+   * it knows no configuration until the log (or a snapshot) tells it one. It
+   * takes part once a configuration change names it.
+   */
+  addNode(id: NodeId): void {
+    assert(!this.nodes.has(id), () => `node ${id} already exists`);
+    this.createNode(id, true);
   }
 
   observe(observer: (event: ClusterEvent<C, O>) => void): void {
@@ -122,6 +147,7 @@ export class Cluster<C, O> {
       stateMachine: node.stateMachine,
       durableRecords: node.durable,
       unsyncedRecords: node.unsynced.reduce((n, ready) => n + ready.persist.length, 0),
+      steps: node.steps,
     };
   }
 
@@ -163,7 +189,7 @@ export class Cluster<C, O> {
   }
 
   tickAll(): void {
-    for (const id of this.members) this.tick(id);
+    for (const id of this.ids) this.tick(id);
   }
 
   input(id: NodeId, input: Input<C>): void {
@@ -239,7 +265,8 @@ export class Cluster<C, O> {
     node.incarnation += 1;
     node.stateMachine = this.options.stateMachine();
     node.stateMachineSlot = NO_SLOT;
-    node.replica = this.buildReplica(node, this.members.indexOf(id));
+    node.replica = this.buildReplica(node);
+    node.steps = 1;
     this.emit({ type: 'restarted', node: id });
     this.absorb(node, node.replica.start());
   }
@@ -253,20 +280,42 @@ export class Cluster<C, O> {
 
   // ---------------------------------------------------------------- plumbing
 
-  private buildReplica(node: NodeState<C, O>, index: number): Replica<C> {
+  private createNode(id: NodeId, joining: boolean): void {
+    assert(!this.nodes.has(id), () => `node ${id} is listed twice`);
+    const node: NodeState<C, O> = {
+      id,
+      index: this.ids.length,
+      joining,
+      up: true,
+      replica: undefined as unknown as Replica<C>,
+      stateMachine: this.options.stateMachine(),
+      stateMachineSlot: NO_SLOT,
+      incarnation: 0,
+      steps: 0,
+      durable: [],
+      unsynced: [],
+    };
+    this.nodes.set(id, node);
+    this.ids.push(id);
+    node.replica = this.buildReplica(node);
+  }
+
+  private buildReplica(node: NodeState<C, O>): Replica<C> {
     const config: ReplicaConfig = {
       ...DEFAULT_TIMING,
       ...this.options.timing,
       self: node.id,
-      members: this.members,
+      // A joining node names no members: it must not bootstrap a cluster of its own.
+      members: node.joining ? [] : this.members,
       // Each incarnation draws different election jitter, deterministically.
-      seed: (this.options.seed * 1_000_003 + index * 7919 + node.incarnation * 104_729) >>> 0,
+      seed: (this.options.seed * 1_000_003 + node.index * 7919 + node.incarnation * 104_729) >>> 0,
     };
     const durable = replayRecords(node.durable);
     return this.options.replicaFactory?.(config, durable) ?? new Replica<C>(config, durable);
   }
 
   private stepNode(node: NodeState<C, O>, input: Input<C>): void {
+    node.steps += 1;
     this.absorb(node, node.replica.step(input));
   }
 

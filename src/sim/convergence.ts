@@ -11,12 +11,14 @@ import type { KvRegister } from './kv-register.js';
 import type { Workload } from './workload.js';
 
 /**
- * One leader followed by every live replica, nothing in flight, one applied
- * prefix, one state, everything synced. Every replica is live by then unless a
- * test kept some down.
+ * One leader followed by every live member, nothing in flight, one applied
+ * prefix, one state, everything synced. `members` are the voters and learners
+ * of the newest configuration: removed members and spares never added need not
+ * follow anyone (the invariants still hold them to every safety property).
+ * Every member is live by then unless a test kept some down.
  */
-export function converged(cluster: SimCluster, registerOf: (node: NodeId) => KvRegister): boolean {
-  const views = cluster.members.map((id) => cluster.node(id)).filter((view) => view.up);
+export function converged(cluster: SimCluster, members: readonly NodeId[], registerOf: (node: NodeId) => KvRegister): boolean {
+  const views = members.map((id) => cluster.node(id)).filter((view) => view.up);
   if (views.some((view) => view.unsyncedRecords > 0)) return false;
   const statuses = views.map((view) => view.replica.status());
   const leaders = statuses.filter((s) => s.role === 'leader');
@@ -28,14 +30,14 @@ export function converged(cluster: SimCluster, registerOf: (node: NodeId) => KvR
   return views.every((view) => registerOf(view.id).digest() === digest);
 }
 
-/** Each replica's role and progress, for the liveness report. */
+/** Each replica's role, standing and progress, for the liveness report. */
 export function describeReplicas(cluster: SimCluster): string {
-  return cluster.members
+  return cluster.nodeIds
     .map((id) => {
       const node = cluster.node(id);
       if (!node.up) return `${id} down`;
       const s = node.replica.status();
-      return `${id} ${s.role} ${formatBallot(s.ballot)} leader ${s.leader ?? '-'} decided ${s.decidedThrough} applied ${s.appliedThrough}`;
+      return `${id} ${s.role} ${s.standing} ${formatBallot(s.ballot)} leader ${s.leader ?? '-'} decided ${s.decidedThrough} applied ${s.appliedThrough}`;
     })
     .join('; ');
 }

@@ -33,6 +33,10 @@ export type SimEvent =
   /** A client's request (attempt `attempt` of its current operation) reaches the node. */
   | { readonly kind: 'client-arrive'; readonly client: number; readonly attempt: number }
   | { readonly kind: 'client-timeout'; readonly client: number; readonly attempt: number }
+  /** Time for the reconfiguration driver to start or retry a configuration change. */
+  | { readonly kind: 'reconfigure' }
+  /** Request `id` of a configuration change has had no answer for a while. */
+  | { readonly kind: 'reconfigure-timeout'; readonly id: string }
   /** The end of the safety phase: every fault is healed. */
   | { readonly kind: 'heal-all' }
   | { readonly kind: 'liveness-check' };
@@ -62,8 +66,35 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Not faults, but what the faults are meant to exercise; counted to show they happen. */
-export const ACTIVITY_KINDS = ['compaction', 'state-transfer', 'catchup', 'election', 'client-retry', 'client-gave-up'] as const;
+export const ACTIVITY_KINDS = [
+  'compaction',
+  'state-transfer',
+  'catchup',
+  'election',
+  'client-retry',
+  'client-gave-up',
+  /** Configuration changes applied (each counted once); by kind in RECONFIGURATION_COUNTS. */
+  'reconfiguration',
+  /** Partitions cutting the leader and the new voters' majority off from the old voters' majority as a change starts. */
+  'reconfiguration-cut',
+  /** Leaders that handed over (a timeout-now) because a change removed them. */
+  'hand-over',
+] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+/**
+ * The configuration changes the simulator makes (src/sim/reconfiguration.ts):
+ * grow adds two learners (then promote makes them voters), shrink removes voters
+ * down to three, replace puts a new node in a down voter's place at once,
+ * replace-as-learner adds it as a learner first (then swap-in promotes it and
+ * removes the down voter).
+ */
+export const CHANGE_KINDS = ['grow', 'promote', 'shrink', 'replace', 'replace-as-learner', 'swap-in'] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/** Changes applied, by kind, and requests refused or given up. */
+export const RECONFIGURATION_COUNTS = [...CHANGE_KINDS, 'rejected', 'given-up'] as const;
+export type ReconfigurationCount = (typeof RECONFIGURATION_COUNTS)[number];
 
 export type Counts<K extends string> = Record<K, number>;
 

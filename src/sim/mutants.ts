@@ -12,7 +12,7 @@ import { ZERO_BALLOT, compareBallots, type Ballot } from '../core/ballot.js';
 import { nextSlot, type NodeId, type Slot } from '../core/ids.js';
 import type { DurableState } from '../core/multipaxos/durable.js';
 import { Replica } from '../core/multipaxos/replica.js';
-import type { AcceptedEntry, Input, Ready, ReplicaConfig, SlotValue } from '../core/multipaxos/types.js';
+import type { AcceptedEntry, Input, Membership, Ready, ReplicaConfig, SlotValue } from '../core/multipaxos/types.js';
 import type { ReplicaFactory } from './cluster.js';
 
 /**
@@ -91,6 +91,18 @@ class ApplyOutOfOrder<C> extends Replica<C> {
   }
 }
 
+/**
+ * A leader starts using a new configuration as soon as it proposes it, for the
+ * very next slot, instead of once the change is decided and alpha slots have
+ * passed: it counts the new voters' majority for slots the old configuration
+ * still governs, so two disjoint majorities can decide one slot.
+ */
+class ActivateConfigBeforeDecided<C> extends Replica<C> {
+  protected override configProposed(slot: Slot, membership: Membership): void {
+    this.configs.add({ activeFrom: nextSlot(slot), membership });
+  }
+}
+
 type ReplicaClass = new <C>(config: ReplicaConfig, durable: DurableState<C>) => Replica<C>;
 
 const MUTANTS = {
@@ -101,6 +113,7 @@ const MUTANTS = {
   'commit-without-majority': CommitWithoutMajority,
   'apply-out-of-order': ApplyOutOfOrder,
   'read-without-quorum': ReadWithoutQuorum,
+  'activate-config-before-decided': ActivateConfigBeforeDecided,
 } as const satisfies Record<string, ReplicaClass>;
 
 export type MutantName = keyof typeof MUTANTS;

@@ -6,6 +6,11 @@
  *
  * It never wipes a disk: an acceptor that forgets its promises and votes breaks
  * Paxos by design, so that would only find bugs that are not there.
+ *
+ * It strikes every node the harness runs, members or not (spares waiting to be
+ * added, removed members), but it sizes its faults by the voters of the newest
+ * configuration: a partition cuts off a minority of them, a power loss takes a
+ * majority of them.
  */
 import { assertNever } from '../core/assert.js';
 import type { NodeId } from '../core/ids.js';
@@ -33,6 +38,8 @@ export class Nemesis {
     private readonly counts: Counts<FaultKind>,
     private readonly scheduler: Scheduler,
     private readonly trace: (text: string) => void,
+    /** The voters of the newest decided configuration. */
+    private readonly voters: () => NodeId[],
   ) {}
 
   /** Injects one fault, chosen among the enabled kinds, and plans the next strike. */
@@ -96,14 +103,30 @@ export class Nemesis {
    */
   healAll(): void {
     this.network.healAll();
-    for (const node of this.cluster.members.slice(0, this.options.crashedInLiveness)) {
+    for (const node of this.voters().slice(0, this.options.crashedInLiveness)) {
       this.keptDown.add(node);
       if (this.cluster.node(node).up) this.crash(node);
     }
     this.pausedUntil.clear();
     this.stalledUntil.clear();
-    for (const node of this.cluster.members) this.restart(node);
+    for (const node of this.cluster.nodeIds) this.restart(node);
     this.trace('all faults healed');
+  }
+
+  /**
+   * Cuts `side` off from every other node, both ways, for a while (the
+   * reconfiguration driver's partition around a change). False when partitions
+   * are off or enough are under way.
+   */
+  cutOff(side: readonly NodeId[]): boolean {
+    if (!this.options.faults.partitions || this.network.activePartitions >= PARTITIONS_MAX) return false;
+    const rest = this.cluster.nodeIds.filter((id) => !side.includes(id));
+    if (side.length === 0 || rest.length === 0) return false;
+    const id = this.network.partition('symmetric', side, rest);
+    const durationMs = this.random.intBetween(50, 600);
+    this.trace(`partition ${id} (symmetric) cuts ${side.join(',')} <-/-> ${rest.join(',')} for ${durationMs}ms around a configuration change`);
+    this.scheduler.after(durationMs, { kind: 'heal-partition', partition: id });
+    return true;
   }
 
   private inject(fault: Fault): void {
@@ -128,7 +151,7 @@ export class Nemesis {
   }
 
   private crashSomeone(): void {
-    const up = this.cluster.members.filter((id) => this.cluster.node(id).up);
+    const up = this.targets().filter((id) => this.cluster.node(id).up);
     if (up.length === 0) return;
     const leader = this.leader();
     const victim = leader !== null && this.random.chance(0.5) ? leader : this.random.pick(up);
@@ -143,9 +166,13 @@ export class Nemesis {
    * only "almost durable" at a quorum must not come back as chosen.
    */
   private powerLoss(): void {
-    const up = this.shuffled(this.cluster.members.filter((id) => this.cluster.node(id).up));
-    const majority = Math.floor(this.cluster.members.length / 2) + 1;
-    const victims = up.slice(0, this.random.chance(0.3) ? up.length : Math.min(up.length, majority));
+    const voters = this.voters();
+    const everyone = this.random.chance(0.3);
+    const up = this.shuffled(voters.filter((id) => this.cluster.node(id).up));
+    const majority = Math.floor(voters.length / 2) + 1;
+    const victims = up.slice(0, everyone ? up.length : Math.min(up.length, majority));
+    // The other nodes (learners, spares, removed members) go down with "everyone".
+    if (everyone) for (const id of this.cluster.nodeIds) if (!voters.includes(id) && this.cluster.node(id).up) victims.push(id);
     if (victims.length === 0) return;
     this.counts['power-loss'] += 1;
     for (const node of victims) {
@@ -168,16 +195,19 @@ export class Nemesis {
   }
 
   private cut(shape: 'symmetric' | 'one-way'): void {
-    const members = this.shuffled(this.cluster.members);
-    // Mostly a minority is cut off, and the leader is in it half of the time.
-    const size = this.random.intBetween(1, Math.max(1, Math.floor(members.length / 2)));
+    const voters = this.shuffled(this.voters());
+    // Mostly a minority of the voters is cut off, and the leader is in it half
+    // of the time. Each other node falls on either side.
+    const size = this.random.intBetween(1, Math.max(1, Math.floor(voters.length / 2)));
     const leader = this.leader();
     if (leader !== null && this.random.chance(0.5)) {
-      members.splice(members.indexOf(leader), 1);
-      members.unshift(leader);
+      if (voters.includes(leader)) voters.splice(voters.indexOf(leader), 1);
+      voters.unshift(leader);
     }
-    const side = members.slice(0, size);
-    const rest = members.slice(size);
+    const side = voters.slice(0, size);
+    const rest = voters.slice(size);
+    for (const id of this.cluster.nodeIds) if (!side.includes(id) && !rest.includes(id)) (this.random.chance(0.5) ? side : rest).push(id);
+    if (rest.length === 0) return;
     const id = this.network.partition(shape, side, rest);
     const durationMs = this.random.intBetween(50, 600);
     this.trace(`partition ${id} (${shape}) cuts ${side.join(',')} ${shape === 'symmetric' ? '<-/->' : '-/->'} ${rest.join(',')} for ${durationMs}ms`);
@@ -185,7 +215,7 @@ export class Nemesis {
   }
 
   private pauseSomeone(): void {
-    const candidates = this.cluster.members.filter((id) => this.cluster.node(id).up && !this.pausedUntil.has(id));
+    const candidates = this.targets().filter((id) => this.cluster.node(id).up && !this.pausedUntil.has(id));
     if (candidates.length === 0) return;
     const leader = this.leader();
     const node = leader !== null && candidates.includes(leader) && this.random.chance(0.5) ? leader : this.random.pick(candidates);
@@ -203,7 +233,7 @@ export class Nemesis {
    * believing it leads, long after it could know better. Safety must not care.
    */
   private stallSomeone(): void {
-    const candidates = this.cluster.members.filter((id) => this.cluster.node(id).up && !this.isStalled(id));
+    const candidates = this.targets().filter((id) => this.cluster.node(id).up && !this.isStalled(id));
     if (candidates.length === 0) return;
     const leader = this.leader();
     const node = leader !== null && candidates.includes(leader) && this.random.chance(0.7) ? leader : this.random.pick(candidates);
@@ -220,7 +250,7 @@ export class Nemesis {
     const leader = this.leader();
     if (leader === null) return;
     const durationMs = this.random.intBetween(200, 600);
-    const id = this.network.partition('symmetric', [leader], this.cluster.members.filter((node) => node !== leader));
+    const id = this.network.partition('symmetric', [leader], this.cluster.nodeIds.filter((node) => node !== leader));
     this.trace(`partition ${id} (symmetric) isolates the leader ${leader} for ${durationMs}ms`);
     this.scheduler.after(durationMs, { kind: 'heal-partition', partition: id });
     this.stall(leader, durationMs);
@@ -232,11 +262,19 @@ export class Nemesis {
     this.trace(`${node}'s timer stalls for ${durationMs}ms`);
   }
 
+  /**
+   * The nodes a crash, pause or stall picks from: mostly the voters of the
+   * newest configuration, where faults matter most, sometimes any node.
+   */
+  private targets(): readonly NodeId[] {
+    return this.random.chance(0.75) ? this.voters() : this.cluster.nodeIds;
+  }
+
   /** The live replica that believes it leads with the highest ballot, if any. */
-  private leader(): NodeId | null {
+  leader(): NodeId | null {
     let best: NodeId | null = null;
     let bestBallot = -1;
-    for (const id of this.cluster.members) {
+    for (const id of this.cluster.nodeIds) {
       const view = this.cluster.node(id);
       if (!view.up) continue;
       const status = view.replica.status();

@@ -25,6 +25,11 @@ export interface FaultOptions {
   readonly tornWrites: boolean;
   /** Snapshot and compact each replica's log now and then, forcing state transfer. */
   readonly compaction: boolean;
+  /**
+   * Change the configuration now and then (grow, shrink, replace a crashed
+   * voter with a new node, promote a learner), with spare nodes to add.
+   */
+  readonly reconfiguration: boolean;
 }
 
 export interface SimOptions {
@@ -42,8 +47,9 @@ export interface SimOptions {
    */
   readonly livenessTicks: number;
   /**
-   * Replicas left crashed through the liveness phase. Zero in real runs; a test
-   * sets it to a majority to show that the liveness check can fail.
+   * Replicas left crashed through the liveness phase, the first voters of the
+   * newest configuration. Zero in real runs; a test sets it to a majority to
+   * show that the liveness check can fail.
    */
   readonly crashedInLiveness: number;
   readonly faults: FaultOptions;
@@ -64,6 +70,7 @@ export const DEFAULT_FAULTS: FaultOptions = Object.freeze({
   pauses: true,
   tornWrites: true,
   compaction: true,
+  reconfiguration: true,
 });
 
 export const DEFAULT_SIM = Object.freeze({

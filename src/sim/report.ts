@@ -3,7 +3,17 @@
  * violation report, and a summary over many seeds. Every failure the simulator
  * prints carries its seed and the exact command that reproduces it.
  */
-import { ACTIVITY_KINDS, FAULT_KINDS, addCounts, zeroCounts, type ActivityKind, type Counts, type FaultKind } from './events.js';
+import {
+  ACTIVITY_KINDS,
+  FAULT_KINDS,
+  RECONFIGURATION_COUNTS,
+  addCounts,
+  zeroCounts,
+  type ActivityKind,
+  type Counts,
+  type FaultKind,
+  type ReconfigurationCount,
+} from './events.js';
 import { DEFAULT_FAULTS, DEFAULT_SIM, type FaultOptions, type SimOptions } from './options.js';
 import type { SimResult, Violation } from './simulator.js';
 
@@ -34,6 +44,7 @@ export function faultFlags(faults: FaultOptions): string[] {
   if (!faults.pauses) flags.push('--no-pauses');
   if (!faults.tornWrites) flags.push('--no-torn-writes');
   if (!faults.compaction) flags.push('--no-compaction');
+  if (!faults.reconfiguration) flags.push('--no-reconfiguration');
   return flags;
 }
 
@@ -68,6 +79,7 @@ export class SweepTally {
   linearizabilityUnknown = 0;
   readonly faults: Counts<FaultKind> = zeroCounts(FAULT_KINDS);
   readonly activity: Counts<ActivityKind> = zeroCounts(ACTIVITY_KINDS);
+  readonly reconfigurations: Counts<ReconfigurationCount> = zeroCounts(RECONFIGURATION_COUNTS);
   private readonly failed: SimResult[] = [];
 
   add(result: SimResult): void {
@@ -78,6 +90,7 @@ export class SweepTally {
     if (result.figures.linearizability === 'unknown') this.linearizabilityUnknown += 1;
     addCounts(this.faults, result.figures.faults);
     addCounts(this.activity, result.figures.activity);
+    addCounts(this.reconfigurations, result.figures.reconfigurations);
     if (result.outcome.kind === 'violation') this.failed.push(result);
   }
 
@@ -100,6 +113,7 @@ export class SweepTally {
         (this.linearizabilityUnknown > 0 ? `, ${this.linearizabilityUnknown} histories too large to decide` : ''),
       `faults: ${formatCounts(this.faults)}`,
       `exercised: ${formatCounts(this.activity)}`,
+      `reconfigurations: ${formatCounts(this.reconfigurations)}`,
     ].join('\n');
   }
 }

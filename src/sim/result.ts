@@ -3,7 +3,7 @@
  * invariant broke), figures about what happened, and a fingerprint of its trace.
  * Plain data, so results cross worker threads and compare with deepEqual.
  */
-import type { ActivityKind, Counts, FaultKind } from './events.js';
+import type { ActivityKind, Counts, FaultKind, ReconfigurationCount } from './events.js';
 import type { InvariantName } from './invariants.js';
 import type { SimOptions } from './options.js';
 
@@ -31,6 +31,7 @@ export interface SimFigures {
   readonly slotsDecided: number;
   readonly faults: Counts<FaultKind>;
   readonly activity: Counts<ActivityKind>;
+  readonly reconfigurations: Counts<ReconfigurationCount>;
   readonly linearizability: 'ok' | 'unknown' | 'violation' | 'not-checked';
 }
 

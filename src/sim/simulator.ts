@@ -15,7 +15,7 @@
  */
 import { InvariantError } from '../core/assert.js';
 import { formatBallot } from '../core/ballot.js';
-import { nodeId, type NodeId } from '../core/ids.js';
+import type { NodeId } from '../core/ids.js';
 import type { Message } from '../core/multipaxos/types.js';
 import { Random } from '../core/random.js';
 import { isComplete } from '../check/history.js';
@@ -27,6 +27,7 @@ import { EventQueue } from './event-queue.js';
 import {
   ACTIVITY_KINDS,
   FAULT_KINDS,
+  RECONFIGURATION_COUNTS,
   zeroCounts,
   type Command,
   type Output,
@@ -42,6 +43,7 @@ import { Nemesis } from './nemesis.js';
 import type { Phase, SimResult } from './result.js';
 import { Network } from './network.js';
 import { TICK_MS, validateOptions, type SimOptions } from './options.js';
+import { DecidedConfigs, NODES_MAX, Reconfigurer, SPARE_NODES, describeMembership, nodeName } from './reconfiguration.js';
 import { Trace, describeMessage, describeValue } from './trace.js';
 import { Workload } from './workload.js';
 
@@ -65,11 +67,14 @@ class Simulation implements Scheduler {
   private readonly registers = new WeakMap<StateMachine<Command, Output>, KvRegister>();
   private readonly faults = zeroCounts(FAULT_KINDS);
   private readonly activity = zeroCounts(ACTIVITY_KINDS);
+  private readonly reconfigurations = zeroCounts(RECONFIGURATION_COUNTS);
   private readonly trace: Trace;
   private readonly network: Network;
   private readonly nemesis: Nemesis;
   private readonly workload: Workload;
   private readonly checker: InvariantChecker;
+  private readonly configs: DecidedConfigs;
+  private readonly reconfigurer: Reconfigurer | null;
   private readonly tickPeriodsMs = new Map<NodeId, number>();
   private readonly syncs = new Map<NodeId, { pending: boolean; generation: number }>();
   /** Separate streams per concern, so that changing one (say the workload) leaves the others' draws alone. */
@@ -84,27 +89,52 @@ class Simulation implements Scheduler {
     const workloadRandom = root.fork();
     this.diskRandom = root.fork();
     this.timingRandom = root.fork();
+    // Forked after the others, so turning reconfiguration off leaves their draws alone.
+    const reconfigurationRandom = root.fork();
     this.livenessDeadlineMs = options.safetyMs + options.livenessTicks * TICK_MS;
-    const members = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
+    const members = Array.from({ length: options.nodes }, (_, i) => nodeName(i));
+    // Spare nodes run from the start as joining replicas, in no configuration
+    // until a change adds them; replacements are started later (addNode).
+    const spares = options.faults.reconfiguration ? Array.from({ length: SPARE_NODES }, (_, i) => nodeName(options.nodes + i)) : [];
     this.cluster = new Cluster<Command, Output>({
       members,
+      joining: spares,
       seed: options.seed,
       autoSync: false,
       stateMachine: () => this.newStateMachine(),
       replicaFactory: options.mutant === null ? undefined : mutantFactory<Command>(options.mutant),
     });
-    for (const id of members) this.syncs.set(id, { pending: false, generation: 0 });
+    this.configs = new DecidedConfigs(members, this.cluster.configWindowSlots);
     this.trace = new Trace(TRACE_TAIL_LINES, options.onTrace);
     this.checker = new InvariantChecker((node) => this.registerOf(node));
     this.network = new Network(networkRandom, options.faults, this.faults);
     const traceText = (text: string): void => this.trace.add(this.now, text);
-    this.nemesis = new Nemesis(this.cluster, nemesisRandom, options, this.network, this.faults, this, traceText);
+    this.nemesis = new Nemesis(this.cluster, nemesisRandom, options, this.network, this.faults, this, traceText, () => this.configs.currentVoters());
+    this.reconfigurer = !options.faults.reconfiguration
+      ? null
+      : new Reconfigurer(
+          {
+            cluster: this.cluster,
+            scheduler: this,
+            activity: this.activity,
+            counts: this.reconfigurations,
+            configs: this.configs,
+            isRunning: (node) => this.isRunning(node),
+            leader: () => this.nemesis.leader(),
+            addNode: () => this.addNode(),
+            spares: () => this.cluster.nodeIds.filter((id) => !this.configs.wasEverMember(id)),
+            cut: (side) => this.nemesis.cutOff(side),
+            trace: traceText,
+          },
+          reconfigurationRandom,
+        );
     this.workload = new Workload(
       {
         cluster: this.cluster,
         scheduler: this,
         activity: this.activity,
         registerOf: (node) => this.registerOf(node),
+        members: () => this.configs.currentMembers(),
         heldUntil: (node) => (this.nemesis.isPaused(node) ? this.nemesis.heldUntil(node) : null),
         proposed: (command) => this.checker.noteProposed(command),
         report: (message) => this.checker.report('exactly-once', message),
@@ -122,16 +152,11 @@ class Simulation implements Scheduler {
   }
 
   run(): SimResult {
-    for (const id of this.cluster.members) {
-      // Replicas tick out of phase, and their clocks drift: each timer runs up
-      // to a fifth slow or fast. Safety must not depend on timing; liveness may.
-      this.after(this.timingRandom.intBetween(0, TICK_MS - 1), { kind: 'tick', node: id });
-      this.tickPeriodsMs.set(id, this.timingRandom.intBetween(TICK_MS - 2, TICK_MS + 2));
-      if (this.options.faults.compaction) this.after(this.timingRandom.intBetween(100, 400), { kind: 'compact', node: id });
-    }
+    for (const id of this.cluster.nodeIds) this.startNode(id);
     this.after(this.timingRandom.intBetween(20, 200), { kind: 'nemesis' });
     this.after(this.options.safetyMs, { kind: 'heal-all' });
     this.workload.start();
+    this.reconfigurer?.start();
     this.loop();
     if (this.checker.breach === null) {
       try {
@@ -142,6 +167,26 @@ class Simulation implements Scheduler {
       }
     }
     return this.result();
+  }
+
+  /** Starts a node's timer, compactions and disk. */
+  private startNode(id: NodeId): void {
+    this.syncs.set(id, { pending: false, generation: 0 });
+    // Replicas tick out of phase, and their clocks drift: each timer runs up
+    // to a fifth slow or fast. Safety must not depend on timing; liveness may.
+    this.after(this.timingRandom.intBetween(0, TICK_MS - 1), { kind: 'tick', node: id });
+    this.tickPeriodsMs.set(id, this.timingRandom.intBetween(TICK_MS - 2, TICK_MS + 2));
+    if (this.options.faults.compaction) this.after(this.timingRandom.intBetween(100, 400), { kind: 'compact', node: id });
+  }
+
+  /** A brand-new node joining the running cluster (it takes part once a change names it), or null at the bound. */
+  private addNode(): NodeId | null {
+    if (this.cluster.nodeIds.length >= NODES_MAX) return null;
+    const id = nodeName(this.cluster.nodeIds.length);
+    this.cluster.addNode(id);
+    this.trace.add(this.now, `${id} starts, joining`);
+    this.startNode(id);
+    return id;
   }
 
   private loop(): void {
@@ -202,8 +247,15 @@ class Simulation implements Scheduler {
         return this.workload.arrive(event.client, event.attempt);
       case 'client-timeout':
         return this.workload.timeout(event.client, event.attempt);
+      case 'reconfigure':
+        if (this.phase === 'safety') this.reconfigurer?.wake();
+        return;
+      case 'reconfigure-timeout':
+        if (this.phase === 'safety') this.reconfigurer?.timeout(event.id);
+        return;
       case 'heal-all':
         this.phase = 'liveness';
+        this.reconfigurer?.stop();
         this.nemesis.healAll();
         this.workload.startLiveness();
         this.after(TICK_MS, { kind: 'liveness-check' });
@@ -246,9 +298,17 @@ class Simulation implements Scheduler {
 
   private onClusterEvent(event: SimClusterEvent): void {
     this.checker.observe(event);
+    // The decided configurations first: the driver and the clients plan from them.
+    if (event.type === 'effect' && event.effect.type === 'apply' && event.effect.value.kind === 'config') {
+      if (this.configs.noteApplied(event.effect.slot, event.effect.value.membership)) {
+        this.trace.add(this.now, `configuration decided at slot ${event.effect.slot}: ${describeMembership(event.effect.value.membership)} from slot ${this.configs.latest().activeFrom}`);
+      }
+    }
     this.workload.observe(event);
+    this.reconfigurer?.observe(event);
     switch (event.type) {
       case 'sent':
+        if (event.message.type === 'timeout-now') this.activity['hand-over'] += 1;
         return this.route(event.id, event.message);
       case 'effect': {
         const effect = event.effect;
@@ -257,6 +317,8 @@ class Simulation implements Scheduler {
           this.trace.add(this.now, `${event.node} is ${effect.role} at ${formatBallot(effect.ballot)}${effect.leader !== null ? ` (leader ${effect.leader})` : ''}`);
         } else if (effect.type === 'apply') {
           this.trace.add(this.now, `${event.node} applies slot ${effect.slot} ${describeValue(effect.value)}`);
+        } else if (effect.type === 'membership') {
+          this.trace.add(this.now, `${event.node} is a ${effect.standing}; newest configuration ${describeMembership(effect.latest.membership)} from slot ${effect.latest.activeFrom}`);
         }
         return;
       }
@@ -306,7 +368,7 @@ class Simulation implements Scheduler {
   }
 
   private livenessCheck(): void {
-    if (this.workload.allDone() && converged(this.cluster, (node) => this.registerOf(node))) {
+    if (this.workload.allDone() && converged(this.cluster, this.configs.currentMembers(), (node) => this.registerOf(node))) {
       this.trace.add(this.now, 'converged');
       this.finished = true;
       return;
@@ -319,7 +381,8 @@ class Simulation implements Scheduler {
     this.checker.report(
       'liveness',
       `not converged ${this.options.livenessTicks} ticks after every fault was healed; ` +
-        `open operations: ${open.length === 0 ? 'none' : open.join('; ')}; replicas: ${describeReplicas(this.cluster)}`,
+        `open operations: ${open.length === 0 ? 'none' : open.join('; ')}; ` +
+        `current members ${describeMembership(this.configs.latest().membership)} from slot ${this.configs.latest().activeFrom}; replicas: ${describeReplicas(this.cluster)}`,
     );
   }
 
@@ -328,7 +391,7 @@ class Simulation implements Scheduler {
     const history = this.workload.history;
     const opsCompleted = history.filter(isComplete).length;
     let slotsDecided = 0;
-    for (const id of this.cluster.members) slotsDecided = Math.max(slotsDecided, this.cluster.node(id).replica.status().decidedThrough);
+    for (const id of this.cluster.nodeIds) slotsDecided = Math.max(slotsDecided, this.cluster.node(id).replica.status().decidedThrough);
     return {
       options: this.options,
       outcome:
@@ -353,6 +416,7 @@ class Simulation implements Scheduler {
         slotsDecided,
         faults: { ...this.faults },
         activity: { ...this.activity },
+        reconfigurations: { ...this.reconfigurations },
         linearizability: this.verdict.linearizability,
       },
       traceDigest: this.trace.digest(),

@@ -36,6 +36,11 @@ export interface WorkloadHost {
   readonly scheduler: Scheduler;
   readonly activity: Counts<ActivityKind>;
   registerOf(node: NodeId): KvRegister;
+  /**
+   * The members (voters and learners) of the newest configuration: clients send
+   * there, since any member forwards to the leader. Never empty.
+   */
+  members(): readonly NodeId[];
   /** Null when the node can take a request now, else when a paused node gets to it. */
   heldUntil(node: NodeId): number | null;
   /** Every write is announced before it is proposed, for the validity check. */
@@ -236,16 +241,21 @@ export class Workload {
     // doing (as a client bound to one endpoint would), the rest to the leader it
     // last heard of. Home clients keep talking to a deposed leader that has not
     // noticed yet, which is where stale reads would show.
-    const home = this.host.cluster.members[client.index % this.host.cluster.members.length] as NodeId;
-    const target = this.random.chance(0.5) ? home : (client.leaderHint ?? this.random.pick(this.host.cluster.members));
+    const members = this.host.members();
+    const home = members[client.index % members.length] as NodeId;
+    const target = this.random.chance(0.5) ? home : (client.leaderHint ?? this.random.pick(members));
     client.op = { index, input, command, attempt: 0, target, arrived: false, readId: null };
     this.send(client, target, 0);
   }
 
   private retry(client: Client): void {
     const op = client.op as PendingOp;
-    const others = this.host.cluster.members.filter((id) => id !== op.target);
+    const members = this.host.members();
+    const others = members.length > 1 ? members.filter((id) => id !== op.target) : members;
     const hint = client.leaderHint;
+    // A hint may name a node outside the newest configuration: a leader that
+    // leads until the change that removes it governs the log. A stale hint
+    // costs one timeout, after which it is forgotten.
     const target = hint !== null && hint !== op.target ? hint : this.random.pick(others);
     this.host.activity['client-retry'] += 1;
     // Exponential backoff with jitter, so that a client told "no leader" waits

@@ -37,6 +37,15 @@ test('a clean sweep prints the summary line and figures and exits 0', async () =
   assert.match(out, /^faults: message-lost \d+/m);
 });
 
+test('--no-reconfiguration runs a fixed membership and says so in the run line', async () => {
+  const { code, out } = await synod('sim', '--seeds', '2', '--jobs', '1', '--no-reconfiguration');
+  assert.equal(code, 0, out);
+  assert.match(out, /^synod sim: .*--no-reconfiguration/m);
+  assert.match(out, /^reconfigurations: grow 0, promote 0, shrink 0,/m);
+  const on = await synod('sim', '--seeds', '2', '--jobs', '1');
+  assert.doesNotMatch(on.out, /^reconfigurations: grow 0, promote 0, shrink 0, replace 0, replace-as-learner 0, swap-in 0,/m);
+});
+
 test('--list-mutants prints one name a line', async () => {
   const { code, out } = await synod('sim', '--list-mutants');
   assert.equal(code, 0);

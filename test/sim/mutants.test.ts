@@ -29,6 +29,7 @@ test('the mutant list is what the CLI and docs name, and each name is unique', (
   const names = listMutants();
   assert.deepEqual([...names].sort(), [
     'accept-below-promise',
+    'activate-config-before-decided',
     'apply-out-of-order',
     'commit-without-majority',
     'forget-promise-on-restart',

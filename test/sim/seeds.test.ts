@@ -36,7 +36,7 @@ test(`${SEEDS} seeds across 3 and 5 replicas with every fault on find no violati
   // The sweep proves something only if the faults happened and the machinery
   // they should exercise (state transfer, torn writes, retries) ran.
   for (const kind of FAULT_KINDS) assert.ok(tally.faults[kind] > 0, `no ${kind} was injected`);
-  for (const kind of ['compaction', 'state-transfer', 'catchup', 'election', 'client-retry'] as const) {
+  for (const kind of ['compaction', 'state-transfer', 'catchup', 'election', 'client-retry', 'reconfiguration', 'hand-over'] as const) {
     assert.ok(tally.activity[kind] > 0, `nothing exercised ${kind}`);
   }
   assert.ok(tally.opsCompleted > SEEDS * 20, `only ${tally.opsCompleted} client operations completed`);

@@ -111,6 +111,8 @@ export class Replica<C> {
   private effects: Effect<C>[] = [];
   private startPending = true;
   private announced: { latest: ConfigEntry | null; standing: Standing } = { latest: null, standing: 'unknown' };
+  /** Whether this replica has seen itself in a configuration (trimmed entries forget it). */
+  private wasMember = false;
 
   /**
    * A replica rebuilt from `durable` (an empty state for a brand-new replica).
@@ -158,7 +160,7 @@ export class Replica<C> {
         this.onCompact(input.throughSlot, input.data);
         break;
       case 'campaign':
-        if (this.state.role !== 'leader' && this.standing() === 'voter') this.startElection(false);
+        if (this.state.role !== 'leader' && this.mayCampaign()) this.startElection(false);
         break;
       case 'reconfigure':
         this.onReconfigure(input.request, this.config.self);
@@ -214,7 +216,24 @@ export class Replica<C> {
 
   /** This replica's place in the configuration governing its next undecided slot. */
   standing(): Standing {
-    return this.configs.standing(this.config.self, nextSlot(this.decidedThrough));
+    const standing = this.configs.standing(this.config.self, nextSlot(this.decidedThrough));
+    // A member still catching up passes configurations from before it was
+    // added: it is not removed, it is not there yet.
+    if (standing === 'removed' && !this.configs.all().some((entry) => entry.membership.members.some((m) => m.id === this.config.self)) && !this.wasMember) return 'unknown';
+    return standing;
+  }
+
+  /**
+   * Whether this replica may stand for leader: it votes in a configuration
+   * governing its next undecided slot or a later one. A learner that a decided
+   * change makes a voter qualifies before the change governs: phase 1 still
+   * needs a quorum of every configuration from its first undecided slot on
+   * (phase1Coverage), so this is as safe as any candidacy. Without it, a change
+   * whose new voters all missed its last decisions (the leader that handed over
+   * to them went quiet, or crashed) would leave no one to lead.
+   */
+  private mayCampaign(): boolean {
+    return this.configs.votersFrom(nextSlot(this.decidedThrough)).has(this.config.self);
   }
 
   /** The configurations this replica knows, oldest first. */
@@ -240,9 +259,12 @@ export class Replica<C> {
 
   private onMessage(message: Message<C>): void {
     assert(message.to === this.config.self, () => `message for ${message.to} delivered to ${this.config.self}`);
-    // Only members of a known configuration take part (a joining member knows
-    // none yet and listens to whoever leads).
-    if (this.configs.known && !this.configs.names(message.from)) return;
+    // Messages from nodes no configuration known here names are handled like
+    // any other: a member that missed the changes bringing in the current
+    // leader must still follow it and catch up, and a removed node whose
+    // removal was compacted away must still get the decisions that show it.
+    // Safety never rested on the sender: quorums count only voters (isChosenBy,
+    // phase1Coverage), and onPrepare gives non-voters decisions, not promises.
     switch (message.type) {
       case 'prepare':
         return this.onPrepare(message);
@@ -529,7 +551,7 @@ export class Replica<C> {
   private onTimeoutNow(m: TimeoutNowMessage): void {
     const s = this.state;
     if (s.role !== 'follower' || s.leader !== m.from || compareBallots(m.ballot, this.durable.promised) !== 0) return;
-    if (this.standing() === 'voter') this.startElection(true);
+    if (this.mayCampaign()) this.startElection(true);
   }
 
   private onCompact(throughSlot: Slot, data: Uint8Array): void {
@@ -546,15 +568,18 @@ export class Replica<C> {
     const s = this.state;
     switch (s.role) {
       case 'follower':
-        // Only a voter campaigns; learners, joining and removed members wait.
-        if (this.now >= this.electionDeadline && this.standing() !== 'voter') this.resetElectionTimer();
+        // Only a voter (of the next slot or a later one) campaigns; learners,
+        // joining and removed members wait.
+        if (this.now >= this.electionDeadline && !this.mayCampaign()) this.resetElectionTimer();
         if (this.now >= this.electionDeadline) this.startElection(false);
         else if (this.knownCommit > this.decidedThrough && this.now - this.catchupRetryTick >= this.config.heartbeatTicks * 2 && s.leader !== null) {
           this.requestCatchup(s.leader, nextSlot(this.decidedThrough), this.knownCommit);
         }
         return;
       case 'candidate':
-        if (this.now >= this.electionDeadline && this.standing() !== 'voter') this.becomeFollower(null);
+        // A candidate that learned it no longer votes (it was removed) stops at
+        // once rather than asking again every heartbeat until its deadline.
+        if (!this.mayCampaign()) this.becomeFollower(null);
         else if (this.now >= this.electionDeadline) this.startElection(false);
         else if (this.now - s.lastSentTick >= this.config.heartbeatTicks) this.sendPrepares(s, true);
         return;
@@ -595,7 +620,7 @@ export class Replica<C> {
   // ---------------------------------------------------------------- elections
 
   private startElection(transfer: boolean): void {
-    if (this.standing() !== 'voter') {
+    if (!this.mayCampaign()) {
       this.becomeFollower(null);
       return;
     }
@@ -671,7 +696,9 @@ export class Replica<C> {
       recoverThrough: outcome.highestSlot,
       recoverVotes: outcome.votes,
       change: null,
-      fillThrough: NO_SLOT,
+      // A change decided under an earlier leader must still come into force
+      // promptly, so this leader fills up to its first slot as its proposer would.
+      fillThrough: this.activationFill(),
     };
     this.state = leader;
     this.announceRole();
@@ -879,6 +906,16 @@ export class Replica<C> {
   private noteConfigValue(slot: Slot, value: SlotValue<C>): void {
     if (value.kind !== 'config') return;
     this.configs.add({ activeFrom: this.activationSlot(slot), membership: value.membership });
+    // A leader that learns of a change (one it re-proposed after phase 1, say)
+    // brings it into force with no-ops too.
+    const s = this.state;
+    if (s.role === 'leader') s.fillThrough = maxSlot(s.fillThrough, this.activationFill());
+  }
+
+  /** The last slot before the newest known configuration governs, if it does not govern yet. */
+  private activationFill(): Slot {
+    const latest = this.configs.latest();
+    return latest !== null && latest.activeFrom - 1 > this.decidedThrough ? ((latest.activeFrom - 1) as Slot) : NO_SLOT;
   }
 
   private advanceDecided(): void {
@@ -999,6 +1036,7 @@ export class Replica<C> {
     const same = previous.standing === standing && (previous.latest === latest || (previous.latest !== null && latest !== null && previous.latest.activeFrom === latest.activeFrom && sameMembership(previous.latest.membership, latest.membership)));
     if (same || latest === null) return;
     this.announced = { latest, standing };
+    if (standing === 'voter' || standing === 'learner') this.wasMember = true;
     this.effects.push({ type: 'membership', latest, standing });
   }
 
@@ -1048,4 +1086,8 @@ export class Replica<C> {
       for (const slot of s.inflight.keys()) assert(!d.decided.has(slot) && slot > this.decidedThrough, () => `in-flight slot ${slot} already decided`);
     }
   }
+}
+
+function maxSlot(a: Slot, b: Slot): Slot {
+  return a >= b ? a : b;
 }
