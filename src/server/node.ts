@@ -52,6 +52,23 @@ interface MemberFile {
   readonly token: string;
   /** Random, fixed when the data directory was created (see incarnations.ts). */
   readonly incarnation: string;
+  /**
+   * Set once this member has been part of a configuration. A member that was
+   * admitted and is in no configuration it knows was removed (its own entries
+   * may have been compacted away before a restart); one never admitted is
+   * still joining.
+   */
+  readonly admitted: boolean;
+}
+
+async function writeMemberFile(dataDir: string, file: MemberFile): Promise<void> {
+  const path = join(dataDir, 'member.json');
+  const temporary = `${path}.tmp`;
+  await writeFile(temporary, JSON.stringify(file));
+  const handle = await openFile(temporary, 'r');
+  await handle.sync();
+  await handle.close();
+  await rename(temporary, path);
 }
 
 async function loadOrCreateMemberFile(config: NodeConfig, fresh: boolean): Promise<MemberFile> {
@@ -76,18 +93,13 @@ async function loadOrCreateMemberFile(config: NodeConfig, fresh: boolean): Promi
     if (v.token !== config.clusterToken) {
       throw new ConfigError(`${config.dataDir} belongs to cluster "${v.token}", not "${config.clusterToken}" (--initial-cluster-token)`);
     }
-    return { node: nodeId(v.node), token: v.token, incarnation: v.incarnation };
+    return { node: nodeId(v.node), token: v.token, incarnation: v.incarnation, admitted: v.admitted === true };
   }
   if (!fresh) throw new ConfigError(`${config.dataDir} holds a log but no member.json: refusing to guess which member it belongs to`);
   const ownPeer = config.initialCluster.get(config.name);
   const node = config.initialClusterState === 'new' || ownPeer === undefined ? config.name : nodeIdForPeerUrl(config.clusterToken, url(ownPeer));
-  const file: MemberFile = { node, token: config.clusterToken, incarnation: randomBytes(16).toString('hex') };
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, JSON.stringify(file));
-  const handle = await openFile(temporary, 'r');
-  await handle.sync();
-  await handle.close();
-  await rename(temporary, path);
+  const file: MemberFile = { node, token: config.clusterToken, incarnation: randomBytes(16).toString('hex'), admitted: false };
+  await writeMemberFile(config.dataDir, file);
   return file;
 }
 
@@ -119,6 +131,7 @@ export class SynodNode {
   readonly startedAt = Date.now();
 
   private readonly incarnations: IncarnationBook;
+  private member: MemberFile;
 
   private constructor(
     config: NodeConfig,
@@ -129,6 +142,7 @@ export class SynodNode {
     incarnations: IncarnationBook,
   ) {
     const self = member.node;
+    this.member = member;
     this.incarnations = incarnations;
     this.config = config;
     this.logger = logger;
@@ -371,8 +385,14 @@ export class SynodNode {
     }
   }
 
-  private onMembership(latest: ConfigEntry, standing: Standing): void {
+  private onMembership(latest: ConfigEntry, reported: Standing): void {
     const before = this.standingNow;
+    const named = latest.membership.members.some((m) => m.id === this.self);
+    const standing: Standing = reported === 'unknown' && this.member.admitted && !named ? 'removed' : reported;
+    if ((standing === 'voter' || standing === 'learner') && !this.member.admitted) {
+      this.member = { ...this.member, admitted: true };
+      writeMemberFile(this.config.dataDir, this.member).catch((error: unknown) => this.logger.error({ err: error }, 'cannot record in member.json that this member was admitted'));
+    }
     this.latest = latest;
     this.standingNow = standing;
     this.incarnations.retain(new Set(latest.membership.members.map((m) => m.id)));

@@ -205,3 +205,24 @@ test('a member restarted with a wiped data directory is refused by its peers unt
     await cluster.destroy();
   }
 });
+
+test('a member removed while it was down learns it when it comes back, even from a snapshot, and exits', { skip: ETCDCTL_MISSING, timeout: 60_000 }, async () => {
+  const cluster = await TestCluster.create(3, ['--snapshot-count', '16']);
+  try {
+    cluster.startAll();
+    await cluster.leader();
+    await cluster.client('n1').put('k', '0');
+    const n3 = (await memberList(cluster.endpoint('n1'))).find((row) => row.name === 'n3') as MemberRow;
+    await cluster.stop('n3');
+    await until('n3 removed', async () => ((await etcdctl(cluster.endpoint('n1'), ['member', 'remove', n3.id])).code === 0 ? true : undefined), 30_000, 500);
+    // Enough writes that the others compact the removal into a snapshot.
+    for (let i = 0; i < 80; i += 1) await cluster.client('n1').put(`k${i}`, String(i));
+    cluster.start('n3');
+    const exit = await cluster.exited('n3', 20_000);
+    assert.equal(exit.code, 0, exit.stderr);
+    const log = readFileSync(join(cluster.dir, 'n3.log'), 'utf8');
+    assert.match(log, /this member was removed from the cluster/);
+  } finally {
+    await cluster.destroy();
+  }
+});
