@@ -93,7 +93,15 @@ interface NodeState<C, O> {
   /** Records that survive a crash, in order. */
   durable: DurableRecord<C>[];
   /** Steps whose records are written but not yet synced, with their held effects. */
-  unsynced: Ready<C>[];
+  unsynced: PendingStep<C>[];
+}
+
+/** A step whose records are written but not all durable yet, and whether its effects went out. */
+interface PendingStep<C> {
+  readonly persist: readonly DurableRecord<C>[];
+  readonly afterDurable: readonly Effect<C>[];
+  readonly ownRecordsFirst: boolean;
+  released: boolean;
 }
 
 export class Cluster<C, O> {
@@ -222,9 +230,9 @@ export class Cluster<C, O> {
     const node = this.get(id);
     if (!node.up) return;
     let budget = recordsMax;
-    const released: Ready<C>[] = [];
+    const released: PendingStep<C>[] = [];
     while (node.unsynced.length > 0) {
-      const step = node.unsynced[0] as Ready<C>;
+      const step = node.unsynced[0] as PendingStep<C>;
       const durableNow = step.persist.slice(0, Math.min(step.persist.length, budget));
       for (const record of durableNow) {
         node.durable.push(record);
@@ -233,11 +241,18 @@ export class Cluster<C, O> {
       budget -= durableNow.length;
       if (durableNow.length < step.persist.length) {
         // Part of this step is durable; its effects still wait for the rest.
-        node.unsynced[0] = { persist: step.persist.slice(durableNow.length), afterDurable: step.afterDurable };
+        node.unsynced[0] = { ...step, persist: step.persist.slice(durableNow.length) };
         break;
       }
       node.unsynced.shift();
-      released.push(step);
+      if (!step.released) released.push(step);
+    }
+    // Every step before the first unsynced one is durable now: if that step's
+    // effects need only earlier records (Ready.ownRecordsFirst), they may go.
+    const head = node.unsynced[0];
+    if (head !== undefined && !head.ownRecordsFirst && !head.released) {
+      head.released = true;
+      released.push(head);
     }
     for (const step of released) for (const effect of step.afterDurable) this.release(node, effect);
   }
@@ -320,12 +335,14 @@ export class Cluster<C, O> {
   }
 
   private absorb(node: NodeState<C, O>, ready: Ready<C>): void {
-    if (ready.persist.length === 0 && node.unsynced.length === 0) {
-      // Nothing to wait for: effects depend on nothing unsynced.
+    const releaseNow = node.unsynced.length === 0 && (ready.persist.length === 0 || !ready.ownRecordsFirst);
+    if (releaseNow) {
+      // Everything earlier is durable, and these effects announce no record of
+      // this step: they go now, while the step's records are still being written.
       for (const effect of ready.afterDurable) this.release(node, effect);
-      return;
+      if (ready.persist.length === 0) return;
     }
-    node.unsynced.push(ready);
+    node.unsynced.push({ persist: ready.persist, afterDurable: ready.afterDurable, ownRecordsFirst: ready.ownRecordsFirst, released: releaseNow });
     if (this.options.autoSync ?? true) this.sync(node.id);
   }
 

@@ -103,6 +103,17 @@ class ActivateConfigBeforeDecided<C> extends Replica<C> {
   }
 }
 
+/**
+ * Lets every step's effects go out before its own records are durable: an
+ * acceptor's `accepted` reply (and a promise) may then announce a vote a crash
+ * forgets, so a value can count as chosen on votes that are gone.
+ */
+class ReplyBeforeDurable<C> extends Replica<C> {
+  override step(input: Input<C>): Ready<C> {
+    return { ...super.step(input), ownRecordsFirst: false };
+  }
+}
+
 type ReplicaClass = new <C>(config: ReplicaConfig, durable: DurableState<C>) => Replica<C>;
 
 const MUTANTS = {
@@ -114,6 +125,7 @@ const MUTANTS = {
   'apply-out-of-order': ApplyOutOfOrder,
   'read-without-quorum': ReadWithoutQuorum,
   'activate-config-before-decided': ActivateConfigBeforeDecided,
+  'reply-before-durable': ReplyBeforeDurable,
 } as const satisfies Record<string, ReplicaClass>;
 
 export type MutantName = keyof typeof MUTANTS;

@@ -36,5 +36,6 @@ test('the mutant list is what the CLI and docs name, and each name is unique', (
     'forget-votes-on-restart',
     'ignore-promised-values',
     'read-without-quorum',
+    'reply-before-durable',
   ]);
 });

@@ -108,6 +108,8 @@ export class Replica<C> {
   private catchupRetryTick = 0;
   private readonly random: Random;
   private persist: DurableRecord<C>[] = [];
+  /** See Ready.ownRecordsFirst. */
+  private ownRecordsFirst = false;
   private effects: Effect<C>[] = [];
   private startPending = true;
   private announced: { latest: ConfigEntry | null; standing: Standing } = { latest: null, standing: 'unknown' };
@@ -352,7 +354,10 @@ export class Replica<C> {
     // Voting for a slot already known decided needs no record: by Paxos's
     // invariant (P2c) a proposal in a ballot this acceptor may still vote in
     // carries the decided value, and recovery reports the decision itself.
-    if (!known && !duplicate) this.record({ kind: 'accept', slot: m.slot, ballot: m.ballot, value: m.value });
+    if (!known && !duplicate) {
+      this.record({ kind: 'accept', slot: m.slot, ballot: m.ballot, value: m.value });
+      this.ownRecordsFirst = true; // the `accepted` reply announces this vote
+    }
     else if (compareBallots(m.ballot, this.durable.promised) > 0) this.record({ kind: 'promise', ballot: m.ballot });
     this.send({ type: 'accepted', from: this.config.self, to: m.from, ballot: m.ballot, slot: m.slot });
     this.learnCommitted(m.from, m.ballot, m.commitThrough);
@@ -834,6 +839,8 @@ export class Replica<C> {
     s.inflight.set(slot, proposal);
     if (this.isChosenBy(slot, proposal.votes)) {
       // A single voter decides alone; learners hear of it from commit notices.
+      // The decision rests on the vote just recorded, so it must be durable first.
+      this.ownRecordsFirst = true;
       s.inflight.delete(slot);
       this.decide(slot, value);
       return;
@@ -990,6 +997,9 @@ export class Replica<C> {
   private record(record: DurableRecord<C>): void {
     applyRecord(this.durable, record);
     this.persist.push(record);
+    // Promises, snapshots and the bootstrap configuration are always waited for;
+    // votes and decisions mark the step where they are recorded (see Ready).
+    if (record.kind === 'promise' || record.kind === 'snapshot' || record.kind === 'genesis') this.ownRecordsFirst = true;
   }
 
   private send(message: Message<C>): void {
@@ -1056,9 +1066,10 @@ export class Replica<C> {
   }
 
   private drain(): Ready<C> {
-    const ready: Ready<C> = { persist: this.persist, afterDurable: this.effects };
+    const ready: Ready<C> = { persist: this.persist, afterDurable: this.effects, ownRecordsFirst: this.ownRecordsFirst };
     this.persist = [];
     this.effects = [];
+    this.ownRecordsFirst = false;
     return ready;
   }
 

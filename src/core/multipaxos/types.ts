@@ -268,6 +268,22 @@ export type DropReason = 'no-leader' | 'overloaded' | 'stepped-down';
 export interface Ready<C> {
   readonly persist: readonly DurableRecord<C>[];
   readonly afterDurable: readonly Effect<C>[];
+  /**
+   * False when no effect of this step announces a record of this step: then the
+   * effects need only the records of EARLIER steps durable (in a log that makes
+   * records durable in order). True when the step promised or voted as an
+   * acceptor (the promise or `accepted` reply announces it), restored or took a
+   * snapshot, or decided a slot with a vote of this same step.
+   *
+   * A leader's own vote and a decision need not be durable before the step's
+   * messages go out: the accepts it sends claim nothing about its vote, and the
+   * vote counts towards a decision only in a later step, whose effects wait for
+   * this step's records. A decision is a fact held by a quorum of durable votes;
+   * its record only saves asking again after a crash. So a leader writes its own
+   * vote while the followers write theirs, and applies a decided command without
+   * waiting for the decision's own sync.
+   */
+  readonly ownRecordsFirst: boolean;
 }
 
 /** Inputs to `Replica.step`. Time enters only as `tick`. */
