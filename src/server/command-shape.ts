@@ -17,7 +17,10 @@ const oneOf = (values: readonly string[]) => (v: unknown): boolean => typeof v =
 const SORT_ORDERS = ['NONE', 'ASCEND', 'DESCEND'];
 const SORT_TARGETS = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
 const RESULTS = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
-const TXN_DEPTH_MAX = 16;
+/** Deepest txn nesting a command may carry (the top-level txn is depth 0); convert.ts refuses deeper requests. */
+export const TXN_DEPTH_MAX = 16;
+/** Most lease ids in one lease-expire command (the leader puts at most 1,000 in one). */
+export const LEASE_EXPIRE_IDS_MAX = 100_000;
 
 function isRange(r: unknown): boolean {
   return (
@@ -110,7 +113,7 @@ export function isKvCommandShape(op: unknown): boolean {
     case 'lease-renew':
       return isObject(request) && isInt(request.id) && isInt(op.now);
     case 'lease-expire':
-      return Array.isArray(op.ids) && op.ids.length <= 100_000 && op.ids.every(isInt) && isInt(op.now);
+      return Array.isArray(op.ids) && op.ids.length <= LEASE_EXPIRE_IDS_MAX && op.ids.every(isInt) && isInt(op.now);
     case 'leader-changed':
       return isInt(op.now) && isInt(op.extendMs);
     default:

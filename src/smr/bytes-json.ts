@@ -4,7 +4,12 @@
  * and lose their type, which silently corrupts replicated state.
  */
 
+/** Node's Buffer where there is one (not in the browser): its base64 is native and allocates one string. */
+const NodeBuffer = (globalThis as { Buffer?: { from(buffer: ArrayBufferLike, offset: number, length: number): { toString(encoding: 'base64'): string } } }).Buffer;
+
+/** Standard base64 with padding (RFC 4648 §4), the same text `btoa` gives. */
 export function bytesToBase64(bytes: Uint8Array): string {
+  if (NodeBuffer !== undefined) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);

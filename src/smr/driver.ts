@@ -8,13 +8,20 @@
  * commit), and only then releases those steps' effects, in step order. Steps keep
  * running while a sync is in flight, so a busy node batches many steps per sync.
  *
+ * Proposals are batched: `propose` queues the command, and one step carries
+ * every command queued in the event-loop turn (the step runs from
+ * `setImmediate`, after the turn's I/O callbacks), or, while a sync is in
+ * flight, every command queued until it returns. So those commands share a
+ * slot, one record and one accept message per follower, instead of each
+ * opening its own slot while the pipeline has room.
+ *
  * The driver has no timers of its own: the node calls `tick()` and `expire(now)`,
  * so tests and the simulator can drive it in virtual time.
  */
 import { assert } from '../core/assert.js';
 import type { NodeId, Slot } from '../core/ids.js';
 import type { Replica } from '../core/multipaxos/replica.js';
-import type { ConfigEntry, DurableRecord, Effect, Input, Message, Ready, ReconfigureRejection, ReconfigureRequest, ReplicaStatus, Role, Standing } from '../core/multipaxos/types.js';
+import { DEFAULT_TIMING, type ConfigEntry, type DurableRecord, type Effect, type Input, type Message, type Ready, type ReconfigureRejection, type ReconfigureRequest, type ReplicaStatus, type Role, type Standing } from '../core/multipaxos/types.js';
 import type { StateMachine } from './state-machine.js';
 
 /** Port: makes records durable. `append` resolves only once they survive a crash. */
@@ -59,10 +66,29 @@ export interface DriverOptions<C, O> {
   readonly stateMachine: StateMachine<C, O>;
   /** A unique id per command, so the proposing node can find its caller on apply. */
   readonly commandId: (command: C) => string;
-  /** Take a snapshot and compact after this many applied slots. */
+  /**
+   * Take a snapshot and compact after this many applied slots, or this many
+   * applied commands, whichever comes first. Commands count too because a
+   * slot may carry a batch of them: the log's size, and what a lagging
+   * replica must catch up on, follow commands, as etcd's --snapshot-count
+   * (entries, one per request) does.
+   */
   readonly snapshotEverySlots: number;
   /** The current time in milliseconds (injected so tests can control it). */
   readonly now: () => number;
+  /**
+   * Batch proposals (the default): see the comment at the top of this file.
+   * `false` steps every proposal at once, alone, for tests that need one step
+   * per command.
+   */
+  readonly batchProposals?: boolean;
+  /**
+   * Most commands in one propose step: a slot's worth (the replica's
+   * `batchCommandsMax`, 64 by default). The replica refuses a whole step that
+   * would overfill its queue, so a burst is stepped in slot-sized pieces and
+   * only the pieces that do not fit are refused.
+   */
+  readonly proposeBatchCommandsMax?: number;
   readonly onApplied?: (slot: Slot, command: C, output: O) => void;
   readonly onRestored?: (throughSlot: Slot) => void;
   readonly onRole?: (role: Role, leader: NodeId | null) => void;
@@ -82,10 +108,17 @@ export class ReplicaDriver<C, O> {
   private readonly queue: Ready<C>[] = [];
   private writing = false;
   private readonly proposals = new Map<string, Waiter<O>>();
+  /** Commands proposed this turn, stepped together by `flushProposals`. */
+  private proposed: C[] = [];
+  private proposeScheduled = false;
+  private readonly batchProposals: boolean;
+  private readonly proposeBatchCommandsMax: number;
   private readonly reads = new Map<number, Waiter<void>>();
   private readonly changes = new Map<string, Waiter<Slot>>();
   private nextReadId = 1;
   private lastSnapshotSlot: Slot;
+  /** `stats.applied` when the last snapshot was taken or restored. */
+  private appliedCommandsAtSnapshot = 0;
   /**
    * The last slot the state machine has really applied. The replica's own
    * `appliedThrough` runs ahead of it: it counts apply effects emitted, which
@@ -99,6 +132,9 @@ export class ReplicaDriver<C, O> {
 
   constructor(options: DriverOptions<C, O>) {
     this.options = options;
+    this.batchProposals = options.batchProposals ?? true;
+    this.proposeBatchCommandsMax = options.proposeBatchCommandsMax ?? DEFAULT_TIMING.batchCommandsMax;
+    assert(Number.isSafeInteger(this.proposeBatchCommandsMax) && this.proposeBatchCommandsMax >= 1, 'proposeBatchCommandsMax must be a positive integer');
     this.lastSnapshotSlot = options.replica.status().compactedThrough;
     this.enqueue(options.replica.start());
   }
@@ -138,16 +174,50 @@ export class ReplicaDriver<C, O> {
     this.step({ type: 'message', message });
   }
 
-  /** Orders `command` through the log; resolves with its output once applied here. */
+  /**
+   * Orders `command` through the log; resolves with its output once applied
+   * here. The command is stepped with the others proposed in this turn.
+   */
   propose(command: C, timeoutMs: number): Promise<O> {
     const id = this.options.commandId(command);
-    assert(!this.proposals.has(id), () => `command ${id} is already pending`);
+    if (this.proposals.has(id)) assert(false, `command ${id} is already pending`);
     this.stats.proposals += 1;
     const promise = new Promise<O>((resolve, reject) => {
       this.proposals.set(id, { resolve, reject, deadline: this.options.now() + timeoutMs });
     });
-    this.step({ type: 'propose', commands: [command] });
+    if (!this.batchProposals) {
+      this.step({ type: 'propose', commands: [command] });
+      return promise;
+    }
+    this.proposed.push(command);
+    if (!this.proposeScheduled) {
+      this.proposeScheduled = true;
+      setImmediate(() => this.flushProposals());
+    }
     return promise;
+  }
+
+  /**
+   * The end of the turn in which commands were proposed. While a sync is in
+   * flight the proposals wait for it instead (`drain` steps them when it
+   * returns): their records could not be synced before it ends anyway, so
+   * waiting costs no latency, and everything proposed meanwhile shares a slot.
+   */
+  private flushProposals(): void {
+    this.proposeScheduled = false;
+    if (this.writing) return;
+    this.stepProposals();
+  }
+
+  /** Steps the commands proposed so far, a slot's worth per step, in proposal order. */
+  private stepProposals(): void {
+    if (this.proposed.length === 0) return;
+    const commands = this.proposed;
+    this.proposed = [];
+    for (let start = 0; start < commands.length && !this.failed; start += this.proposeBatchCommandsMax) {
+      const batch = start === 0 && commands.length <= this.proposeBatchCommandsMax ? commands : commands.slice(start, start + this.proposeBatchCommandsMax);
+      this.step({ type: 'propose', commands: batch });
+    }
   }
 
   /** Resolves once a linearizable read may be served from the state machine. */
@@ -197,6 +267,7 @@ export class ReplicaDriver<C, O> {
   /** Rejects every waiter (shutdown). */
   close(): void {
     this.failed = true;
+    this.proposed = [];
     this.expire(Number.POSITIVE_INFINITY);
   }
 
@@ -215,7 +286,10 @@ export class ReplicaDriver<C, O> {
   private async drain(): Promise<void> {
     this.writing = true;
     try {
-      while (this.queue.length > 0 && !this.failed) {
+      while (!this.failed) {
+        // Proposals made while the last batch was being written (flushProposals).
+        this.stepProposals();
+        if (this.queue.length === 0 || this.failed) break;
         const batch = this.queue.splice(0, this.queue.length);
         const records = batch.flatMap((ready) => ready.persist);
         if (records.length > 0) {
@@ -272,6 +346,7 @@ export class ReplicaDriver<C, O> {
         this.options.stateMachine.restore(effect.data);
         this.appliedSlot = effect.throughSlot;
         this.lastSnapshotSlot = effect.throughSlot;
+        this.appliedCommandsAtSnapshot = this.stats.applied;
         this.options.onRestored?.(effect.throughSlot);
         return;
       case 'read-ready':
@@ -320,14 +395,19 @@ export class ReplicaDriver<C, O> {
    * reflects (never the replica's count of emitted applies, which may be ahead).
    */
   private maybeSnapshot(): void {
-    if (this.appliedSlot - this.lastSnapshotSlot < this.options.snapshotEverySlots) return;
+    if (this.appliedSlot <= this.lastSnapshotSlot) return;
+    const slots = this.appliedSlot - this.lastSnapshotSlot;
+    const commands = this.stats.applied - this.appliedCommandsAtSnapshot;
+    if (slots < this.options.snapshotEverySlots && commands < this.options.snapshotEverySlots) return;
     this.lastSnapshotSlot = this.appliedSlot;
+    this.appliedCommandsAtSnapshot = this.stats.applied;
     this.step({ type: 'compact', throughSlot: this.appliedSlot, data: this.options.stateMachine.snapshot() });
   }
 
   private fail(error: unknown): void {
     if (this.failed) return;
     this.failed = true;
+    this.proposed = [];
     this.expire(Number.POSITIVE_INFINITY);
     this.options.onFatal(error);
   }

@@ -35,7 +35,7 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { assert } from '../core/assert.js';
 import { CommitQueue } from './commit-queue.js';
-import { createFileAtomically, onFile, syncDirectory, timed, writeFully } from './fs-durable.js';
+import { createFileAtomically, onFile, syncDirectory, timed, writeFully, writeNowIfSmall } from './fs-durable.js';
 import { resolveLimits } from './limits.js';
 import { type OpenedWal, type WalLimits, type WalMetrics, type WriteAheadLog } from './ports.js';
 import {
@@ -207,7 +207,9 @@ export class FileWal implements WriteAheadLog {
   /** Writes `payloads` as one write after the segment's last, and syncs it. */
   private async writeAndSync(payloads: readonly Uint8Array[], flags: number): Promise<void> {
     const { handle, path, salt } = this.segment;
-    const written = await onFile(path, 'writing', () => writeFully(handle, encodeWrite(payloads, salt, flags), this.segment.sizeBytes));
+    const chunks = encodeWrite(payloads, salt, flags);
+    const at = this.segment.sizeBytes;
+    const written = await onFile(path, 'writing', async () => writeNowIfSmall(handle, chunks, at) ?? (await writeFully(handle, chunks, at)));
     this.segment.sizeBytes += written;
     this.bytesWritten += written;
     // fdatasync: the data and the size needed to read it back, without the mtime.
@@ -275,3 +277,4 @@ export class FileWal implements WriteAheadLog {
     this.totalSyncMs += milliseconds;
   }
 }
+

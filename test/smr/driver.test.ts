@@ -7,7 +7,7 @@ import { replayRecords } from '../../src/core/multipaxos/durable.js';
 import { bootstrapMembership } from '../../src/core/multipaxos/membership.js';
 import { Replica } from '../../src/core/multipaxos/replica.js';
 import { DEFAULT_TIMING, type DurableRecord, type Message } from '../../src/core/multipaxos/types.js';
-import { ReplicaDriver, NotLeaderError, TimeoutError, type DurableLog } from '../../src/smr/driver.js';
+import { ReplicaDriver, NotLeaderError, TimeoutError, type DriverOptions, type DurableLog } from '../../src/smr/driver.js';
 import type { StateMachine } from '../../src/smr/state-machine.js';
 
 interface Cmd {
@@ -67,7 +67,14 @@ function bootstrapped(voters: NodeId[]) {
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const members = [nodeId('n1'), nodeId('n2'), nodeId('n3')];
 
-function makeNode(self: NodeId, log: DurableLog<Cmd>, sent: Message<Cmd>[], now: () => number, fatal: unknown[] = []) {
+function makeNode(
+  self: NodeId,
+  log: DurableLog<Cmd>,
+  sent: Message<Cmd>[],
+  now: () => number,
+  fatal: unknown[] = [],
+  extra: Partial<DriverOptions<Cmd, number>> = {},
+) {
   const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self, members, seed: 1 }, bootstrapped(members));
   const machine = new Texts();
   const driver = new ReplicaDriver<Cmd, number>({
@@ -79,6 +86,7 @@ function makeNode(self: NodeId, log: DurableLog<Cmd>, sent: Message<Cmd>[], now:
     snapshotEverySlots: 1_000,
     now,
     onFatal: (e) => fatal.push(e),
+    ...extra,
   });
   return { driver, machine };
 }
@@ -86,7 +94,8 @@ function makeNode(self: NodeId, log: DurableLog<Cmd>, sent: Message<Cmd>[], now:
 test('no message leaves before the records of its step are durable, and one sync covers many steps', async () => {
   const log = new ManualLog();
   const sent: Message<Cmd>[] = [];
-  const { driver } = makeNode(members[0] as NodeId, log, sent, () => 0);
+  // One step per proposal, so three steps' records wait on one sync.
+  const { driver } = makeNode(members[0] as NodeId, log, sent, () => 0, [], { batchProposals: false });
   driver.step({ type: 'campaign' });
   assert.equal(sent.length, 0, 'prepares wait for the promise to be durable');
   await log.completeAll();
@@ -165,6 +174,8 @@ test('a snapshot holds exactly the state of the slot it is labelled with, even w
     snapshotEverySlots: 3,
     now: () => 0,
     onFatal: (e) => assert.fail(String(e)),
+    // One slot per proposal, so many slots are decided while the first sync is in flight.
+    batchProposals: false,
   });
   driver.step({ type: 'campaign' });
   // Many slots are decided in memory while the first sync is still in flight:
@@ -178,4 +189,120 @@ test('a snapshot holds exactly the state of the slot it is labelled with, even w
     const texts = JSON.parse(new TextDecoder().decode(record.data)) as string[];
     assert.equal(texts.length, record.throughSlot, `snapshot through slot ${record.throughSlot} holds ${texts.length} commands`);
   }
+});
+
+/** A leader of n1's ballot 0 whose prepare round is durable and answered; `sent` is cleared. */
+async function makeLeader(log: ManualLog, sent: Message<Cmd>[], extra: Partial<DriverOptions<Cmd, number>> = {}) {
+  const made = makeNode(members[0] as NodeId, log, sent, () => 0, [], extra);
+  made.driver.step({ type: 'campaign' });
+  await log.completeAll();
+  for (const from of [members[1], members[2]] as NodeId[]) {
+    made.driver.receive({ type: 'promise', from, to: members[0] as NodeId, ballot: { round: 0, node: members[0] as NodeId }, fromSlot: 1 as never, accepted: [], decided: [], decidedTruncated: false, compactedThrough: 0 as never });
+  }
+  await log.settle();
+  sent.length = 0;
+  log.durable.length = 0;
+  return made;
+}
+
+const acceptsTo = (sent: readonly Message<Cmd>[], to: string) =>
+  sent.flatMap((m) => (m.type === 'accept' && m.to === to && m.value.kind === 'batch' ? [m.value.commands.map((c) => c.text)] : []));
+
+test('proposals made in one event-loop turn share one slot: one accept record and one accept per follower', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver } = await makeLeader(log, sent);
+  const texts = ['a', 'b', 'c', 'd', 'e'];
+  const outputs = texts.map((text) => driver.propose({ id: text, text }, 1_000));
+  assert.equal(log.pending, 0, 'nothing is stepped before the turn ends');
+  await flush();
+  await log.settle();
+  assert.deepEqual(acceptsTo(sent, 'n2'), [texts], 'one accept to n2 carries the five commands in proposal order');
+  assert.deepEqual(acceptsTo(sent, 'n3'), [texts]);
+  const acceptRecords = log.durable.filter((r) => r.kind === 'accept');
+  assert.equal(acceptRecords.length, 1, 'one vote record for the five commands');
+  for (const m of sent.filter((x) => x.type === 'accept' && x.to === 'n2')) {
+    if (m.type === 'accept') driver.receive({ type: 'accepted', from: nodeId('n2'), to: m.from, ballot: m.ballot, slot: m.slot });
+  }
+  await log.settle();
+  assert.deepEqual(await Promise.all(outputs), [1, 2, 3, 4, 5]);
+});
+
+test('a proposal made while the log is idle is stepped at the end of its turn, not held back', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver } = await makeLeader(log, sent);
+  void driver.propose({ id: 'a', text: 'a' }, 1_000);
+  assert.equal(log.pending, 0);
+  await flush();
+  assert.equal(log.pending, 1, "a's vote is being synced");
+  await log.completeAll();
+  assert.deepEqual(acceptsTo(sent, 'n2'), [['a']]);
+});
+
+test('proposals made while a sync is in flight wait for it and then share one slot', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver } = await makeLeader(log, sent);
+  void driver.propose({ id: 'a', text: 'a' }, 1_000);
+  await flush();
+  // a's sync is in flight; b and c arrive in two later turns.
+  void driver.propose({ id: 'b', text: 'b' }, 1_000);
+  await flush();
+  void driver.propose({ id: 'c', text: 'c' }, 1_000);
+  await flush();
+  assert.equal(log.pending, 1, 'nothing else is written while the first sync is in flight');
+  await log.settle();
+  assert.deepEqual(acceptsTo(sent, 'n2'), [['a'], ['b', 'c']]);
+  assert.equal(log.durable.filter((r) => r.kind === 'accept').length, 2, 'two vote records: a, then b and c together');
+});
+
+test('a burst above one slot is stepped in slot-sized pieces, in proposal order', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver } = await makeLeader(log, sent, { proposeBatchCommandsMax: 4 });
+  const texts = Array.from({ length: 10 }, (_, i) => `c${i}`);
+  for (const text of texts) void driver.propose({ id: text, text }, 1_000);
+  await flush();
+  await log.settle();
+  assert.deepEqual(acceptsTo(sent, 'n2'), [texts.slice(0, 4), texts.slice(4, 8), texts.slice(8)]);
+});
+
+test('a proposal still waiting for its turn when the driver closes is rejected and never stepped', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver } = await makeLeader(log, sent);
+  const pending = driver.propose({ id: 'late', text: 'late' }, 1_000);
+  driver.close();
+  await assert.rejects(pending, TimeoutError);
+  await flush();
+  assert.equal(log.pending, 0, 'no record was written for it');
+  assert.equal(sent.length, 0, 'no accept was sent for it');
+});
+
+test('a snapshot follows applied commands as well as slots, so batching cannot let the log grow past the bound', async () => {
+  const log = new ManualLog();
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
+  const machine = new Texts();
+  const driver = new ReplicaDriver<Cmd, number>({
+    replica,
+    log,
+    peers: { send: () => undefined },
+    stateMachine: machine,
+    commandId: (c) => c.id,
+    snapshotEverySlots: 5,
+    now: () => 0,
+    onFatal: (e) => assert.fail(String(e)),
+  });
+  driver.step({ type: 'campaign' });
+  await log.settle();
+  // Six commands in one turn: one slot, six commands, over the bound of five.
+  const outputs = Array.from({ length: 6 }, (_, i) => driver.propose({ id: `c${i}`, text: `c${i}` }, 1_000));
+  await flush();
+  await log.settle();
+  assert.deepEqual(await Promise.all(outputs), [1, 2, 3, 4, 5, 6]);
+  const snapshots = log.durable.filter((r) => r.kind === 'snapshot');
+  assert.equal(snapshots.length, 1, 'one snapshot after six commands in fewer than five slots');
+  const [record] = snapshots;
+  if (record?.kind === 'snapshot') assert.deepEqual(JSON.parse(new TextDecoder().decode(record.data)), ['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
 });

@@ -144,8 +144,30 @@ export interface HeaderIds {
   readonly raftTerm: number;
 }
 
+/**
+ * The decimal text of a uint64 id. Every response carries the cluster and
+ * member ids, which never change in a process, so their text is kept rather
+ * than converting two bigints per response.
+ */
+const idTexts = new Map<bigint, string>();
+const ID_TEXTS_MAX = 64;
+
+function idText(id: bigint): string {
+  let text = idTexts.get(id);
+  if (text === undefined) {
+    if (idTexts.size >= ID_TEXTS_MAX) idTexts.clear();
+    text = id.toString();
+    idTexts.set(id, text);
+  }
+  return text;
+}
+
+/**
+ * Revision and term go out as numbers (safe integers): protobufjs turns a
+ * number into its int64 more cheaply than it parses a decimal string.
+ */
 export function headerToPb(ids: HeaderIds, revision: number): pb.Init<pb.ResponseHeader<pb.Int64Like>> {
-  return { cluster_id: ids.clusterId.toString(), member_id: ids.memberId.toString(), revision: String(revision), raft_term: String(ids.raftTerm) };
+  return { cluster_id: idText(ids.clusterId), member_id: idText(ids.memberId), revision, raft_term: ids.raftTerm };
 }
 
 export function kvToPb(pair: kv.KeyValue): pb.Init<pb.KeyValue<pb.Int64Like>> {

@@ -185,6 +185,8 @@ export class WatchHub {
     // Before any sink runs: a sink that subscribes during delivery must not
     // trigger a resync, and starts after this command's revisions.
     this.deliveredRevision = revision;
+    // Nobody watching (the common case under a write load): nothing to group or match.
+    if (this.byKey.size === 0 && this.ranges.size === 0) return;
     let start = 0;
     while (start < events.length) {
       const groupRevision = (events[start] as Event).kv.modRevision;
