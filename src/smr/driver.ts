@@ -7,6 +7,11 @@
  * making the records of every queued step durable with ONE log append (group
  * commit), and only then releases those steps' effects, in step order. Steps keep
  * running while a sync is in flight, so a busy node batches many steps per sync.
+ * A step whose effects announce none of its own records (Ready.ownRecordsFirst
+ * false: a leader's proposals, decisions) releases them as soon as every EARLIER
+ * record is durable, while its own are written: the leader writes its vote while
+ * the followers write theirs, and applies a decided command without waiting for
+ * the decision's sync.
  *
  * Proposals are batched: `propose` queues the command, and one step carries
  * every command queued in the event-loop turn (the step runs from
@@ -275,12 +280,19 @@ export class ReplicaDriver<C, O> {
 
   private enqueue(ready: Ready<C>): void {
     if (ready.persist.length === 0 && ready.afterDurable.length === 0) return;
-    if (ready.persist.length === 0 && this.queue.length === 0 && !this.writing) {
+    // With nothing queued or being written, every earlier record is durable: a
+    // step whose effects wait only for earlier records (Ready.ownRecordsFirst)
+    // releases them now, while its own records are written.
+    const earlierDurable = this.queue.length === 0 && !this.writing;
+    if (earlierDurable && (ready.persist.length === 0 || !ready.ownRecordsFirst)) {
+      // Queued before the effects run, so records keep step order in the log
+      // even if an effect leads to another step.
+      if (ready.persist.length > 0) this.queue.push({ persist: ready.persist, afterDurable: [], ownRecordsFirst: false });
       this.release(ready.afterDurable);
-      return;
+    } else {
+      this.queue.push(ready);
     }
-    this.queue.push(ready);
-    if (!this.writing) void this.drain();
+    if (!this.writing && this.queue.length > 0) void this.drain();
   }
 
   private async drain(): Promise<void> {
@@ -291,6 +303,14 @@ export class ReplicaDriver<C, O> {
         this.stepProposals();
         if (this.queue.length === 0 || this.failed) break;
         const batch = this.queue.splice(0, this.queue.length);
+        // The last write made every earlier record durable, so the first step of
+        // this batch needs only its own records, and only if it says so.
+        const head = batch[0] as Ready<C>;
+        if (!head.ownRecordsFirst && head.afterDurable.length > 0) {
+          batch[0] = { persist: head.persist, afterDurable: [], ownRecordsFirst: false };
+          this.release(head.afterDurable);
+          if (this.failed) break;
+        }
         const records = batch.flatMap((ready) => ready.persist);
         if (records.length > 0) {
           await this.options.log.append(records);

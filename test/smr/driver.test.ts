@@ -91,7 +91,7 @@ function makeNode(
   return { driver, machine };
 }
 
-test('no message leaves before the records of its step are durable, and one sync covers many steps', async () => {
+test('a promise and a vote leave only once durable, a leader\'s accepts go out while its own vote is written, and one sync covers many steps', async () => {
   const log = new ManualLog();
   const sent: Message<Cmd>[] = [];
   // One step per proposal, so three steps' records wait on one sync.
@@ -105,14 +105,28 @@ test('no message leaves before the records of its step are durable, and one sync
     driver.receive({ type: 'promise', from, to: members[0] as NodeId, ballot: { round: 0, node: members[0] as NodeId }, fromSlot: 1 as never, accepted: [], decided: [], decidedTruncated: false, compactedThrough: 0 as never });
   }
   // The first proposal's sync is in flight while the next two are made: those
-  // two must share the next sync.
-  const outputs = ['a', 'b', 'c'].map((text) => driver.propose({ id: text, text }, 1_000));
+  // two must share the next sync. The first proposal's accepts go out at once:
+  // they claim nothing about the leader's own vote, which is being written.
   sent.length = 0;
+  const outputs = ['a', 'b', 'c'].map((text) => driver.propose({ id: text, text }, 1_000));
+  assert.equal(sent.filter((m) => m.type === 'accept').length, 2, 'the first proposal is sent to both followers before its sync');
   assert.ok(log.pending <= 1, 'one sync in flight at a time');
   await log.completeAll();
   await log.completeAll();
-  assert.ok(sent.some((m) => m.type === 'accept'));
+  assert.equal(sent.filter((m) => m.type === 'accept').length, 6);
   assert.ok(log.syncs.some((n) => n >= 2), `some sync carried several records: ${log.syncs.join(',')}`);
+
+  // A follower's vote is announced by its reply, so the reply waits for the vote's sync.
+  const followerLog = new ManualLog();
+  const followerSent: Message<Cmd>[] = [];
+  const follower = makeNode(members[1] as NodeId, followerLog, followerSent, () => 0).driver;
+  const accept = sent.find((m) => m.type === 'accept' && m.to === 'n2');
+  assert.ok(accept !== undefined);
+  follower.receive(accept);
+  assert.equal(followerSent.filter((m) => m.type === 'accepted').length, 0, 'no accepted before the vote is durable');
+  await followerLog.completeAll();
+  assert.equal(followerSent.filter((m) => m.type === 'accepted').length, 1);
+  follower.close();
   // Votes from n2 decide both slots; the proposals resolve with their outputs.
   for (const m of sent.filter((x) => x.type === 'accept' && x.to === 'n2')) {
     if (m.type === 'accept') driver.receive({ type: 'accepted', from: nodeId('n2'), to: m.from, ballot: m.ballot, slot: m.slot });
