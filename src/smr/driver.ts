@@ -108,9 +108,14 @@ interface Waiter<T> {
   deadline: number;
 }
 
+/** Deferred decision records are written by themselves once this many wait. */
+const DEFERRED_RECORDS_MAX = 256;
+
 export class ReplicaDriver<C, O> {
   private readonly options: DriverOptions<C, O>;
   private readonly queue: Ready<C>[] = [];
+  /** Decision records waiting to ride on the next write (see enqueue). */
+  private readonly deferred: DurableRecord<C>[] = [];
   private writing = false;
   private readonly proposals = new Map<string, Waiter<O>>();
   /** Commands proposed this turn, stepped together by `flushProposals`. */
@@ -284,6 +289,15 @@ export class ReplicaDriver<C, O> {
     // step whose effects wait only for earlier records (Ready.ownRecordsFirst)
     // releases them now, while its own records are written.
     const earlierDurable = this.queue.length === 0 && !this.writing;
+    if (earlierDurable && !ready.ownRecordsFirst && ready.persist.length > 0 && ready.persist.every((r) => r.kind === 'decide')) {
+      // Only decisions: facts a quorum's durable votes already hold, so their
+      // records need no sync of their own; they ride on the next write (a crash
+      // before it only means asking for them again).
+      for (const record of ready.persist) this.deferred.push(record);
+      this.release(ready.afterDurable);
+      if (!this.writing && (this.queue.length > 0 || this.deferred.length >= DEFERRED_RECORDS_MAX)) void this.drain();
+      return;
+    }
     if (earlierDurable && (ready.persist.length === 0 || !ready.ownRecordsFirst)) {
       // Queued before the effects run, so records keep step order in the log
       // even if an effect leads to another step.
@@ -292,7 +306,7 @@ export class ReplicaDriver<C, O> {
     } else {
       this.queue.push(ready);
     }
-    if (!this.writing && this.queue.length > 0) void this.drain();
+    if (!this.writing && (this.queue.length > 0 || this.deferred.length >= DEFERRED_RECORDS_MAX)) void this.drain();
   }
 
   private async drain(): Promise<void> {
@@ -301,17 +315,17 @@ export class ReplicaDriver<C, O> {
       while (!this.failed) {
         // Proposals made while the last batch was being written (flushProposals).
         this.stepProposals();
-        if (this.queue.length === 0 || this.failed) break;
+        if ((this.queue.length === 0 && this.deferred.length < DEFERRED_RECORDS_MAX) || this.failed) break;
         const batch = this.queue.splice(0, this.queue.length);
         // The last write made every earlier record durable, so the first step of
         // this batch needs only its own records, and only if it says so.
-        const head = batch[0] as Ready<C>;
-        if (!head.ownRecordsFirst && head.afterDurable.length > 0) {
+        const head = batch[0];
+        if (head !== undefined && !head.ownRecordsFirst && head.afterDurable.length > 0) {
           batch[0] = { persist: head.persist, afterDurable: [], ownRecordsFirst: false };
           this.release(head.afterDurable);
           if (this.failed) break;
         }
-        const records = batch.flatMap((ready) => ready.persist);
+        const records = [...this.deferred.splice(0, this.deferred.length), ...batch.flatMap((ready) => ready.persist)];
         if (records.length > 0) {
           await this.options.log.append(records);
           this.stats.syncs += 1;
