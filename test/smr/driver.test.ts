@@ -135,6 +135,36 @@ test('a promise and a vote leave only once durable, a leader\'s accepts go out w
   assert.deepEqual(await Promise.all(outputs), [1, 2, 3]);
 });
 
+test('a decided command is applied without a sync of its own, and its decision record rides on the next write', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver, machine } = makeNode(members[0] as NodeId, log, sent, () => 0, [], { batchProposals: false });
+  driver.step({ type: 'campaign' });
+  await log.completeAll();
+  for (const from of [members[1], members[2]] as NodeId[]) {
+    driver.receive({ type: 'promise', from, to: members[0] as NodeId, ballot: { round: 0, node: members[0] as NodeId }, fromSlot: 1 as never, accepted: [], decided: [], decidedTruncated: false, compactedThrough: 0 as never });
+  }
+  const first = driver.propose({ id: 'a', text: 'a' }, 1_000);
+  await log.completeAll(); // the leader's own vote
+  const accept = sent.find((m) => m.type === 'accept' && m.to === 'n2');
+  assert.ok(accept !== undefined && accept.type === 'accept');
+  const syncsBefore = log.syncs.length;
+  driver.receive({ type: 'accepted', from: nodeId('n2'), to: accept.from, ballot: accept.ballot, slot: accept.slot });
+  assert.equal(await first, 1, 'applied at once: the value is chosen on durable votes');
+  assert.deepEqual(machine.texts, ['a']);
+  assert.equal(log.pending, 0, 'no write was issued for the decision alone');
+  assert.equal(log.syncs.length, syncsBefore);
+  assert.ok(!log.durable.some((r) => r.kind === 'decide'));
+  // The next proposal's write carries the deferred decision first.
+  const second = driver.propose({ id: 'b', text: 'b' }, 1_000);
+  await log.completeAll();
+  const decideAt = log.durable.findIndex((r) => r.kind === 'decide' && r.slot === accept.slot);
+  const nextVoteAt = log.durable.findIndex((r) => r.kind === 'accept' && r.slot > accept.slot);
+  assert.ok(decideAt >= 0 && nextVoteAt > decideAt, 'the decision is written before the next vote, in one write');
+  driver.close();
+  await assert.rejects(second, TimeoutError);
+});
+
 test('a proposal on a node that knows no leader is rejected at once with NotLeaderError', async () => {
   const { driver } = makeNode(members[1] as NodeId, new ManualLog(), [], () => 0);
   await assert.rejects(driver.propose({ id: 'x', text: 'x' }, 1_000), NotLeaderError);
