@@ -47,6 +47,8 @@ import { DecidedConfigs, NODES_MAX, Reconfigurer, SPARE_NODES, describeMembershi
 import { Trace, describeMessage, describeValue } from './trace.js';
 import { Workload } from './workload.js';
 
+/** State transfer in the simulator goes in chunks this small (see the Cluster options). */
+const SIM_SNAPSHOT_CHUNK_BYTES = 1024;
 const TRACE_TAIL_LINES = 30;
 
 export type { Outcome, Phase, SimFigures, SimResult, Violation } from './result.js';
@@ -101,6 +103,9 @@ class Simulation implements Scheduler {
       joining: spares,
       seed: options.seed,
       autoSync: false,
+      // Snapshots here are a few hundred bytes: small chunks make every state
+      // transfer go chunk by chunk through the faulty network.
+      timing: { snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES },
       stateMachine: () => this.newStateMachine(),
       replicaFactory: options.mutant === null ? undefined : mutantFactory<Command>(options.mutant),
     });

@@ -88,7 +88,7 @@ export function describeMessage(m: Message<Command>): string {
     case 'catchup-reply':
       return `${route} catchup-reply ${m.decided.length} slots${m.decided.length > 0 ? ` from ${m.decided[0]?.slot}` : ''}`;
     case 'snapshot':
-      return `${route} snapshot through ${m.throughSlot} (${m.data.length} bytes)`;
+      return `${route} snapshot through ${m.throughSlot} (bytes ${m.offset}..${m.offset + m.data.length} of ${m.total})`;
     case 'forward':
       return `${route} forward ${m.commands.map(describeCommand).join(' ')}`;
     case 'timeout-now':
@@ -97,6 +97,8 @@ export function describeMessage(m: Message<Command>): string {
       return `${route} reconfigure ${m.request.id} based on ${m.request.basedOn}`;
     case 'reconfigure-rejected':
       return `${route} reconfigure-rejected ${m.id} ${m.reason}`;
+    case 'snapshot-request':
+      return `${route} snapshot-request through ${m.throughSlot} from byte ${m.offset}`;
     default:
       return assertNever(m, 'message');
   }

@@ -25,7 +25,7 @@
  */
 import { assertNever } from '../core/assert.js';
 import type { NodeId } from '../core/ids.js';
-import type { Message, MessageType, ReconfigureRejection } from '../core/multipaxos/types.js';
+import type { Message, MessageType, ReconfigureRejection, SnapshotMessage } from '../core/multipaxos/types.js';
 import { DEFAULT_WIRE_LIMITS, Reader, Writer, type WireLimits } from './buffer.js';
 import type { CommandCodec } from './command-codec.js';
 import { WireError } from './errors.js';
@@ -69,7 +69,18 @@ export const MESSAGE_TAGS = Object.freeze({
   'timeout-now': 12,
   reconfigure: 13,
   'reconfigure-rejected': 14,
+  'snapshot-request': 15,
 } as const satisfies Record<MessageType, number>);
+
+/** A snapshot chunk: its bytes must lie within the snapshot (offset + length <= total). */
+function readSnapshot(reader: Reader, from: NodeId, to: NodeId): SnapshotMessage {
+  const throughSlot = readSlot(reader, 'throughSlot');
+  const offset = reader.varuint('offset');
+  const total = reader.varuint('total');
+  const data = reader.bytes('data');
+  if (offset + data.length > total) throw new WireError('invalid', `chunk of ${data.length} bytes at ${offset} lies beyond the snapshot's ${total} bytes`);
+  return { type: 'snapshot', from, to, throughSlot, offset, total, data, configs: readConfigEntries(reader, 'configs') };
+}
 
 function readNodeIds(reader: Reader, what: string): NodeId[] {
   const count = reader.count(what, 2);
@@ -138,8 +149,14 @@ export function writeMessage<C>(writer: Writer, message: Message<C>, codec: Comm
       return;
     case 'snapshot':
       writeSlot(writer, m.throughSlot);
+      writer.varuint(m.offset);
+      writer.varuint(m.total);
       writer.bytes(m.data, 'snapshot data');
       writeConfigEntries(writer, m.configs, 'configs');
+      return;
+    case 'snapshot-request':
+      writeSlot(writer, m.throughSlot);
+      writer.varuint(m.offset);
       return;
     case 'forward':
       writeCommands(writer, m.commands, codec, 'commands');
@@ -224,7 +241,9 @@ export function readMessage<C>(reader: Reader, codec: CommandCodec<C>): Message<
       case 'catchup-reply':
         return { type, from, to, decided: readDecidedEntries(reader, codec, 'decided') };
       case 'snapshot':
-        return { type, from, to, throughSlot: readSlot(reader, 'throughSlot'), data: reader.bytes('data'), configs: readConfigEntries(reader, 'configs') };
+        return readSnapshot(reader, from, to);
+      case 'snapshot-request':
+        return { type, from, to, throughSlot: readSlot(reader, 'throughSlot'), offset: reader.varuint('offset') };
       case 'forward':
         return { type, from, to, commands: readCommands(reader, codec, 'commands') };
       case 'timeout-now':

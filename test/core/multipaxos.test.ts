@@ -222,6 +222,37 @@ test('a replica that missed compacted slots catches up by state transfer', () =>
   assert.equal(cluster.node(N('n3')).replica.status().compactedThrough, leaderCompacted, 'n3 installed the snapshot');
 });
 
+test('a snapshot larger than one chunk crosses chunk by chunk, and a lost chunk is asked for again from where it stopped', () => {
+  const cluster = new Cluster<string, number>({ members: three, seed: 3, stateMachine: () => new AppendLog(), timing: { snapshotChunkBytes: 16 } });
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  cluster.crash(N('n3'));
+  for (let i = 0; i < 30; i += 1) cluster.propose(N('n1'), [`entry-${i}`]);
+  settle(cluster);
+  cluster.compact(N('n1'));
+  cluster.compact(N('n2'));
+  cluster.restart(N('n3'));
+  // Lose the third chunk the first time it is sent.
+  let chunks = 0;
+  let dropped = 0;
+  const offsets: number[] = [];
+  const cut: Filter = (m) => {
+    if (m.type !== 'snapshot' || m.to !== 'n3') return false;
+    chunks += 1;
+    if (chunks === 3) {
+      dropped = m.offset;
+      return true;
+    }
+    offsets.push(m.offset);
+    return false;
+  };
+  runTicks(cluster, 200, cut, () => log(cluster, N('n3')).length === 30);
+  assert.deepEqual(log(cluster, N('n3')), log(cluster, N('n1')));
+  assert.ok(chunks > 4, `the snapshot took ${chunks} chunks`);
+  assert.ok(dropped > 0 && offsets.includes(dropped), 'the lost chunk was sent again');
+  assert.equal(offsets.filter((offset) => offset === 0).length, 1, 'the transfer went on from the lost chunk, not from the start');
+});
+
 test('a member that campaigned alone while cut off does not depose the working leader when it returns, and catches up', () => {
   const { cluster } = makeCluster(three, 11);
   cluster.input(N('n1'), { type: 'campaign' });

@@ -50,7 +50,7 @@ describe('TcpTransport', { timeout: 15_000 }, () => {
     assert.ok(a && b);
     assert.equal(a.transport.send(heartbeat(a.id, nodeId('zz'), 1)), false);
     assert.equal(a.transport.stats().messagesUnroutable, 1);
-    const big: Message<Uint8Array> = { type: 'snapshot', from: a.id, to: b.id, throughSlot: 1 as never, data: new Uint8Array(2000), configs: [] };
+    const big: Message<Uint8Array> = { type: 'snapshot', from: a.id, to: b.id, throughSlot: 1 as never, offset: 0, total: 2000, data: new Uint8Array(2000), configs: [] };
     assert.equal(a.transport.send(big), false);
     assert.equal(a.transport.stats().peers.b?.messagesDropped, 1);
     assert.ok(a.logger.entries.some((e) => e.level === 'warn' && /over the 1024-byte bound/.test(String(e.fields.reason))));

@@ -108,7 +108,13 @@ export function messageArbs<C>(command: fc.Arbitrary<C>): { [T in MessageType]: 
     'heartbeat-ack': addressed('heartbeat-ack', record({ ballot: ballotArb, readRound: integerArb, decidedThrough: slotArb })),
     'catchup-request': addressed('catchup-request', record({ fromSlot: slotArb, throughSlot: slotArb })),
     'catchup-reply': addressed('catchup-reply', record({ decided: decidedEntriesArb(command) })),
-    snapshot: addressed('snapshot', record({ throughSlot: slotArb, data: fc.uint8Array({ maxLength: 64 }), configs: configEntriesArb })),
+    snapshot: addressed(
+      'snapshot',
+      fc
+        .tuple(slotArb, fc.nat({ max: 1000 }), fc.uint8Array({ maxLength: 64 }), fc.nat({ max: 1000 }), configEntriesArb)
+        .map(([throughSlot, offset, data, extra, configs]) => ({ throughSlot, offset, total: offset + data.length + extra, data, configs })),
+    ),
+    'snapshot-request': addressed('snapshot-request', record({ throughSlot: slotArb, offset: integerArb })),
     forward: addressed('forward', record({ commands: fc.array(command, { maxLength: 5 }) })),
     'timeout-now': addressed('timeout-now', record({ ballot: ballotArb })),
     reconfigure: addressed(

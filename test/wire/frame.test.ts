@@ -104,7 +104,7 @@ describe('FrameDecoder', () => {
   });
 
   it('refuses a message frame over frameBytesMax when encoding', () => {
-    const message = { type: 'snapshot' as const, from: nodeId('a'), to: nodeId('b'), throughSlot: 1 as never, data: new Uint8Array(100), configs: [] };
+    const message = { type: 'snapshot' as const, from: nodeId('a'), to: nodeId('b'), throughSlot: 1 as never, offset: 0, total: 100, data: new Uint8Array(100), configs: [] };
     assert.throws(() => encodeMessageFrame(message, bytesCommandCodec, 50), (e: unknown) => e instanceof WireError && e.code === 'over-bound');
     const frame = encodeMessageFrame(message, bytesCommandCodec, 200);
     assert.deepStrictEqual(frame.subarray(FRAME_HEADER_BYTES), encodeMessage(message, bytesCommandCodec));

@@ -124,13 +124,13 @@ describe('decodeMessage refuses', () => {
     rejects(decidedList([1, 2, 3, 4]), 'over-bound', /4 entries, at most 3 allowed/, { ...DEFAULT_WIRE_LIMITS, entriesMax: 3 }));
 
   it('a byte string over bytesMax', () =>
-    rejects(bytesOf((w) => { header(w, 'snapshot'); w.varuint(1); w.bytes(new Uint8Array(20), 'data'); }), 'over-bound', /data: 20 bytes, at most 10/, {
+    rejects(bytesOf((w) => { header(w, 'snapshot'); w.varuint(1); w.varuint(0); w.varuint(20); w.bytes(new Uint8Array(20), 'data'); }), 'over-bound', /data: 20 bytes, at most 10/, {
       ...DEFAULT_WIRE_LIMITS,
       bytesMax: 10,
     }));
 
   it('a byte string longer than the input, without allocating it', () =>
-    rejects(bytesOf((w) => { header(w, 'snapshot'); w.varuint(1); w.varuint(60_000_000); }), 'truncated', /data: needs 60000000 bytes, 0 left/));
+    rejects(bytesOf((w) => { header(w, 'snapshot'); w.varuint(1); w.varuint(0); w.varuint(60_000_000); w.varuint(60_000_000); }), 'truncated', /data: needs 60000000 bytes, 0 left/));
 
   it('a command the command codec refuses', () => {
     const codec = jsonCommandCodec((v): v is { op: string } => typeof v === 'object' && v !== null && 'op' in v);
@@ -182,7 +182,7 @@ describe('encoders', () => {
 
   it('throw a WireError for a value over a size bound, which a sender drops', () => {
     const limits = { ...DEFAULT_WIRE_LIMITS, bytesMax: 8, entriesMax: 2 };
-    const snapshot: Message<Uint8Array> = { type: 'snapshot', from: n1, to: n2, throughSlot: slot(5), data: new Uint8Array(9), configs: [] };
+    const snapshot: Message<Uint8Array> = { type: 'snapshot', from: n1, to: n2, throughSlot: slot(5), offset: 0, total: 9, data: new Uint8Array(9), configs: [] };
     assert.throws(() => encodeMessage(snapshot, bytesCommandCodec, limits), (e: unknown) => e instanceof WireError && e.code === 'over-bound');
     const forward: Message<Uint8Array> = { type: 'forward', from: n1, to: n2, commands: [new Uint8Array(), new Uint8Array(), new Uint8Array()] };
     assert.throws(() => encodeMessage(forward, bytesCommandCodec, limits), (e: unknown) => e instanceof WireError && e.code === 'over-bound');

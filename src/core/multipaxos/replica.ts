@@ -47,6 +47,7 @@ import {
   type ReplicaStatus,
   type SlotValue,
   type SnapshotMessage,
+  type SnapshotRequestMessage,
   type Standing,
   type TimeoutNowMessage,
 } from './types.js';
@@ -113,6 +114,8 @@ export class Replica<C> {
   private effects: Effect<C>[] = [];
   private startPending = true;
   private announced: { latest: ConfigEntry | null; standing: Standing } = { latest: null, standing: 'unknown' };
+  /** A snapshot arriving chunk by chunk (not durable: a restart starts it over). */
+  private incoming: { readonly from: NodeId; readonly throughSlot: Slot; readonly total: number; readonly parts: Uint8Array[]; received: number } | null = null;
   /** Whether this replica has seen itself in a configuration (trimmed entries forget it). */
   private wasMember = false;
 
@@ -288,6 +291,8 @@ export class Replica<C> {
         return this.onCatchupReply(message);
       case 'snapshot':
         return this.onSnapshot(message);
+      case 'snapshot-request':
+        return this.onSnapshotRequest(message);
       case 'forward':
         if (this.state.role === 'leader') this.enqueue(message.commands);
         return;
@@ -424,9 +429,8 @@ export class Replica<C> {
   }
 
   private onCatchupRequest(m: CatchupRequestMessage): void {
-    const snapshot = this.durable.snapshot;
-    if (m.fromSlot <= this.durable.compactedThrough && snapshot !== null) {
-      this.send({ type: 'snapshot', from: this.config.self, to: m.from, throughSlot: snapshot.throughSlot, data: snapshot.data, configs: snapshot.configs });
+    if (m.fromSlot <= this.durable.compactedThrough && this.durable.snapshot !== null) {
+      this.sendSnapshotChunk(m.from, 0);
       return;
     }
     const decided = [];
@@ -456,16 +460,54 @@ export class Replica<C> {
     }
   }
 
+  /** Sends the chunk of this replica's snapshot that starts at `offset`. */
+  private sendSnapshotChunk(to: NodeId, offset: number): void {
+    const snapshot = this.durable.snapshot;
+    if (snapshot === null) return;
+    const start = offset < snapshot.data.length ? offset : 0;
+    const data = snapshot.data.subarray(start, start + this.config.snapshotChunkBytes);
+    this.send({ type: 'snapshot', from: this.config.self, to, throughSlot: snapshot.throughSlot, offset: start, total: snapshot.data.length, data, configs: snapshot.configs });
+  }
+
+  /** A peer asks for the next chunk of a snapshot it is receiving; a newer one starts over. */
+  private onSnapshotRequest(m: SnapshotRequestMessage): void {
+    const snapshot = this.durable.snapshot;
+    if (snapshot === null) return;
+    this.sendSnapshotChunk(m.from, snapshot.throughSlot === m.throughSlot ? m.offset : 0);
+  }
+
+  /**
+   * A chunk of a snapshot. Chunks are taken in order from one sender; the
+   * snapshot is installed once all `total` bytes are in, and until then each
+   * chunk asks for the next. A lost chunk is asked for again on the catch-up
+   * timer (requestCatchup), from where the transfer stopped.
+   */
   private onSnapshot(m: SnapshotMessage): void {
     if (m.throughSlot <= this.appliedThrough || this.state.role === 'leader') return;
-    this.record({ kind: 'snapshot', throughSlot: m.throughSlot, data: m.data, configs: m.configs });
+    this.catchupRetryTick = this.now;
+    let incoming = this.incoming;
+    if (m.offset === 0) {
+      if (incoming !== null && incoming.throughSlot > m.throughSlot) return;
+      incoming = { from: m.from, throughSlot: m.throughSlot, total: m.total, parts: [], received: 0 };
+      this.incoming = incoming;
+    }
+    if (incoming === null || incoming.from !== m.from || incoming.throughSlot !== m.throughSlot || incoming.total !== m.total || incoming.received !== m.offset) return;
+    if (m.data.length === 0 && m.total > 0) return;
+    incoming.parts.push(m.data);
+    incoming.received += m.data.length;
+    if (incoming.received < incoming.total) {
+      this.send({ type: 'snapshot-request', from: this.config.self, to: m.from, throughSlot: m.throughSlot, offset: incoming.received });
+      return;
+    }
+    this.incoming = null;
+    const data = concatBytes(incoming.parts, incoming.total);
+    this.record({ kind: 'snapshot', throughSlot: m.throughSlot, data, configs: m.configs });
     for (const entry of m.configs) this.configs.add(entry);
     this.configs.trimBefore(nextSlot(m.throughSlot));
-    this.effects.push({ type: 'restore', throughSlot: m.throughSlot, data: m.data });
+    this.effects.push({ type: 'restore', throughSlot: m.throughSlot, data });
     this.decidedThrough = m.throughSlot;
     this.appliedThrough = m.throughSlot;
     this.advanceDecided();
-    this.catchupRetryTick = this.now;
   }
 
   // ---------------------------------------------------------------- client side
@@ -899,6 +941,12 @@ export class Replica<C> {
   private requestCatchup(from: NodeId, fromSlot: Slot, throughSlot: Slot): void {
     this.catchupRetryTick = this.now;
     if (from === this.config.self) return;
+    const incoming = this.incoming;
+    if (incoming !== null && incoming.throughSlot > this.appliedThrough) {
+      // A snapshot transfer stalled (a chunk was lost): go on from where it stopped.
+      this.send({ type: 'snapshot-request', from: this.config.self, to: incoming.from, throughSlot: incoming.throughSlot, offset: incoming.received });
+      return;
+    }
     this.send({ type: 'catchup-request', from: this.config.self, to: from, fromSlot, throughSlot });
   }
 
@@ -1101,4 +1149,15 @@ export class Replica<C> {
 
 function maxSlot(a: Slot, b: Slot): Slot {
   return a >= b ? a : b;
+}
+
+function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1 && parts[0]?.length === total) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

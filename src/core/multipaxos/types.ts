@@ -145,9 +145,23 @@ export interface CatchupReplyMessage<C> extends Addressed {
 export interface SnapshotMessage extends Addressed {
   readonly type: 'snapshot';
   readonly throughSlot: Slot;
+  /**
+   * One chunk of the state machine's bytes: `data` holds bytes offset ..
+   * offset + data.length of `total`. A snapshot of any size crosses the network
+   * as chunks of at most `snapshotChunkBytes`, each asked for in turn.
+   */
+  readonly offset: number;
+  readonly total: number;
   readonly data: Uint8Array;
   /** The configurations governing slots after throughSlot, as of throughSlot. */
   readonly configs: readonly ConfigEntry[];
+}
+
+/** "Send me the chunk of your snapshot through `throughSlot` that starts at `offset`." */
+export interface SnapshotRequestMessage extends Addressed {
+  readonly type: 'snapshot-request';
+  readonly throughSlot: Slot;
+  readonly offset: number;
 }
 
 /** A follower passes client commands on to the leader it knows. */
@@ -189,7 +203,8 @@ export type Message<C> =
   | ForwardMessage<C>
   | TimeoutNowMessage
   | ReconfigureMessage
-  | ReconfigureRejectedMessage;
+  | ReconfigureRejectedMessage
+  | SnapshotRequestMessage;
 
 export type MessageType = Message<unknown>['type'];
 
@@ -326,6 +341,8 @@ export interface ReplicaConfig {
   readonly pendingCommandsMax: number;
   /** Most decided entries sent in one promise or catch-up reply. */
   readonly catchupSlotsMax: number;
+  /** Most snapshot bytes in one message (state transfer goes chunk by chunk). */
+  readonly snapshotChunkBytes: number;
   /** Most linearizable reads waiting for a leadership confirmation. */
   readonly readsPendingMax: number;
   /** Seeds the election jitter. Randomness is an input, never a global. */
@@ -340,6 +357,7 @@ export const DEFAULT_TIMING = Object.freeze({
   batchCommandsMax: 64,
   pendingCommandsMax: 4096,
   catchupSlotsMax: 256,
+  snapshotChunkBytes: 4 * 1024 * 1024,
   readsPendingMax: 4096,
 });
 

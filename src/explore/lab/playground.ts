@@ -460,6 +460,7 @@ export function summarizeMessage(m: Message<LabCommand>): string {
     case 'timeout-now': return `timeout-now ${formatBallot(m.ballot)}: campaign at once`;
     case 'reconfigure': return `reconfigure to ${describeMembership(m.request.membership)}`;
     case 'reconfigure-rejected': return `reconfigure refused: ${m.reason}`;
+    case 'snapshot-request': return `snapshot chunk request from byte ${m.offset}`;
   }
 }
 
