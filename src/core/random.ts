@@ -53,6 +53,16 @@ export class Random {
     return min + Math.floor(this.nextFloat() * (max - min + 1));
   }
 
+  /** A copy of `items` in a uniformly random order (Fisher-Yates). */
+  shuffled<T>(items: readonly T[]): T[] {
+    const copy = [...items];
+    for (let i = copy.length - 1; i > 0; i -= 1) {
+      const j = this.intBetween(0, i);
+      [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+    }
+    return copy;
+  }
+
   /** True with probability p. */
   chance(p: number): boolean {
     return p > 0 && this.nextFloat() < p;

@@ -12,10 +12,10 @@
  * When a member leaves the configuration its entry is forgotten, so the same
  * id added back later (a peer URL reused) starts afresh.
  */
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NodeId } from '../core/ids.js';
+import { readJsonFile, writeJsonFileDurably } from './json-file.js';
 
 const FILE = 'peers.json';
 
@@ -35,19 +35,8 @@ export class IncarnationBook {
   static async open(dataDir: string, logger: Logger): Promise<IncarnationBook> {
     const path = join(dataDir, FILE);
     const known = new Map<NodeId, string>();
-    let text: string | null = null;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    if (text !== null) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new Error(`${path} is not valid JSON: it records the peers' data-directory incarnations and must not be edited`);
-      }
+    const parsed = await readJsonFile(path, "records the peers' data-directory incarnations");
+    if (parsed !== undefined) {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${path} is malformed`);
       for (const [peer, incarnation] of Object.entries(parsed as Record<string, unknown>)) {
         if (typeof incarnation !== 'string') throw new Error(`${path}: the incarnation of ${peer} is not a string`);
@@ -95,17 +84,10 @@ export class IncarnationBook {
   }
 
   private save(): void {
-    const snapshot = JSON.stringify(Object.fromEntries(this.known));
+    const snapshot = Object.fromEntries(this.known);
     const path = join(this.dataDir, FILE);
-    const temporary = `${path}.tmp`;
     this.writing = this.writing
-      .then(async () => {
-        await writeFile(temporary, snapshot);
-        const handle = await open(temporary, 'r');
-        await handle.sync();
-        await handle.close();
-        await rename(temporary, path);
-      })
+      .then(() => writeJsonFileDurably(path, snapshot))
       .catch((error: unknown) => this.logger.error({ err: error, path }, 'cannot record peer incarnations'));
   }
 }

@@ -7,7 +7,6 @@
  * the wall clock stamps lease commands when the leader proposes them.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { readFile, rename, writeFile, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { formatBallot } from '../core/ballot.js';
@@ -22,6 +21,7 @@ import { nodeCommandCodec, type NodeCommand } from './command.js';
 import { ConfigError, type HostPort, type NodeConfig } from './config.js';
 import { clusterIdOf } from './identity.js';
 import { IncarnationBook } from './incarnations.js';
+import { readJsonFile, writeJsonFileDurably } from './json-file.js';
 import { decodeInfo, encodeInfo, hostPortOf, memberIdOfNode, nodeIdForPeerUrl, url, viewMembers, type MemberView } from './membership.js';
 import { NodeStorage } from './node-storage.js';
 
@@ -62,31 +62,19 @@ interface MemberFile {
 }
 
 async function writeMemberFile(dataDir: string, file: MemberFile): Promise<void> {
-  const path = join(dataDir, 'member.json');
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, JSON.stringify(file));
-  const handle = await openFile(temporary, 'r');
-  await handle.sync();
-  await handle.close();
-  await rename(temporary, path);
+  await writeJsonFileDurably(join(dataDir, 'member.json'), file);
 }
 
 async function loadOrCreateMemberFile(config: NodeConfig, fresh: boolean): Promise<MemberFile> {
   const path = join(config.dataDir, 'member.json');
-  let text: string | null = null;
+  let parsed: unknown;
   try {
-    text = await readFile(path, 'utf8');
+    parsed = await readJsonFile(path, 'names this member');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
-  if (text !== null) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new ConfigError(`${path} is not valid JSON; this file names the member and must not be edited`);
-    }
-    const v = parsed as Partial<MemberFile>;
+  if (parsed !== undefined) {
+    const v = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<MemberFile>;
     if (typeof v.node !== 'string' || v.node.length === 0 || typeof v.token !== 'string' || typeof v.incarnation !== 'string' || v.incarnation.length === 0) {
       throw new ConfigError(`${path} is malformed`);
     }

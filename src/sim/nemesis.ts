@@ -168,7 +168,7 @@ export class Nemesis {
   private powerLoss(): void {
     const voters = this.voters();
     const everyone = this.random.chance(0.3);
-    const up = this.shuffled(voters.filter((id) => this.cluster.node(id).up));
+    const up = this.random.shuffled(voters.filter((id) => this.cluster.node(id).up));
     const majority = Math.floor(voters.length / 2) + 1;
     const victims = up.slice(0, everyone ? up.length : Math.min(up.length, majority));
     // The other nodes (learners, spares, removed members) go down with "everyone".
@@ -195,7 +195,7 @@ export class Nemesis {
   }
 
   private cut(shape: 'symmetric' | 'one-way'): void {
-    const voters = this.shuffled(this.voters());
+    const voters = this.random.shuffled(this.voters());
     // Mostly a minority of the voters is cut off, and the leader is in it half
     // of the time. Each other node falls on either side.
     const size = this.random.intBetween(1, Math.max(1, Math.floor(voters.length / 2)));
@@ -286,12 +286,4 @@ export class Nemesis {
     return best;
   }
 
-  private shuffled(items: readonly NodeId[]): NodeId[] {
-    const copy = [...items];
-    for (let i = copy.length - 1; i > 0; i -= 1) {
-      const j = this.random.intBetween(0, i);
-      [copy[i], copy[j]] = [copy[j] as NodeId, copy[i] as NodeId];
-    }
-    return copy;
-  }
 }

@@ -222,7 +222,7 @@ export class Reconfigurer {
       case 'shrink': {
         // The leader goes half of the time: it must hand over to a voter that stays.
         const leader = this.host.leader();
-        const order = this.shuffled(voters);
+        const order = this.random.shuffled(voters);
         if (leader !== null && voters.includes(leader) && this.random.chance(0.5)) order.unshift(...order.splice(order.indexOf(leader), 1));
         return { kind, edit: { add: [], remove: order.slice(0, voters.length - VOTERS_MIN), promote: [] }, then: null };
       }
@@ -338,22 +338,14 @@ export class Reconfigurer {
     const oldMinorityMax = oldVoters.length - majority(oldVoters.length);
     const side = new Set<NodeId>([leader]);
     const count = (ids: readonly NodeId[]): number => ids.filter((id) => side.has(id)).length;
-    for (const id of this.shuffled(newVoters.filter((v) => !oldVoters.includes(v)))) if (count(newVoters) < majority(newVoters.length)) side.add(id);
-    for (const id of this.shuffled(newVoters.filter((v) => oldVoters.includes(v)))) {
+    for (const id of this.random.shuffled(newVoters.filter((v) => !oldVoters.includes(v)))) if (count(newVoters) < majority(newVoters.length)) side.add(id);
+    for (const id of this.random.shuffled(newVoters.filter((v) => oldVoters.includes(v)))) {
       if (count(newVoters) < majority(newVoters.length) && count(oldVoters) < oldMinorityMax) side.add(id);
     }
     if (count(newVoters) < majority(newVoters.length) || count(oldVoters) > oldMinorityMax) return;
     if (this.host.cut([...side])) this.host.activity['reconfiguration-cut'] += 1;
   }
 
-  private shuffled(items: readonly NodeId[]): NodeId[] {
-    const copy = [...items];
-    for (let i = copy.length - 1; i > 0; i -= 1) {
-      const j = this.random.intBetween(0, i);
-      [copy[i], copy[j]] = [copy[j] as NodeId, copy[i] as NodeId];
-    }
-    return copy;
-  }
 }
 
 function startChange(plan: Plan): Change {

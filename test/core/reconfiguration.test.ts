@@ -6,23 +6,9 @@ import assert from 'node:assert/strict';
 import { compareBallots } from '../../src/core/ballot.js';
 import { nodeId, type NodeId, type Slot } from '../../src/core/ids.js';
 import { Cluster } from '../../src/sim/cluster.js';
-import type { StateMachine } from '../../src/smr/state-machine.js';
+import { AppendLog } from './append-log.js';
 import type { Effect, Membership, Message, ReconfigureRejection, Standing } from '../../src/core/multipaxos/types.js';
 
-/** A state machine that remembers the commands it applied, in order. */
-class AppendLog implements StateMachine<string, number> {
-  entries: string[] = [];
-  apply(command: string): number {
-    this.entries.push(command);
-    return this.entries.length;
-  }
-  snapshot(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify(this.entries));
-  }
-  restore(bytes: Uint8Array): void {
-    this.entries = JSON.parse(new TextDecoder().decode(bytes)) as string[];
-  }
-}
 
 type TestCluster = Cluster<string, number>;
 type Filter = (message: Message<string>) => boolean;
