@@ -23,8 +23,8 @@ import { MajorityQuorum } from '../quorum.js';
 import type { ConfigEntry, Member, Membership, SlotValue, Standing } from './types.js';
 
 /** The membership of a new cluster: every member a voter. */
-export function bootstrapMembership(voters: readonly NodeId[], info: (id: NodeId) => string = () => ''): Membership {
-  return { members: voters.map((id) => ({ id, voter: true, info: info(id) })) };
+export function bootstrapMembership(voters: readonly NodeId[]): Membership {
+  return { members: voters.map((id) => ({ id, voter: true, info: '' })) };
 }
 
 export function votersOf(membership: Membership): NodeId[] {

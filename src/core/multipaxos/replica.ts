@@ -224,7 +224,7 @@ export class Replica<C> {
     const standing = this.configs.standing(this.config.self, nextSlot(this.decidedThrough));
     // A member still catching up passes configurations from before it was
     // added: it is not removed, it is not there yet.
-    if (standing === 'removed' && !this.configs.all().some((entry) => entry.membership.members.some((m) => m.id === this.config.self)) && !this.wasMember) return 'unknown';
+    if (standing === 'removed' && !this.configs.names(this.config.self) && !this.wasMember) return 'unknown';
     return standing;
   }
 
@@ -239,11 +239,6 @@ export class Replica<C> {
    */
   private mayCampaign(): boolean {
     return this.configs.votersFrom(nextSlot(this.decidedThrough)).has(this.config.self);
-  }
-
-  /** The configurations this replica knows, oldest first. */
-  knownConfigs(): readonly ConfigEntry[] {
-    return this.configs.all();
   }
 
   /** The decided value of `slot` if this replica still holds it in its log. */
