@@ -2,49 +2,17 @@
 // kill -9, restart, and a small promise-based etcd KV client. Every wait is
 // bounded; every process is killed when the test ends.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { until as untilBounded } from '../../src/bench/waiting.js';
+import { freePort } from '../../src/net/free-port.js';
 import { launcherPath, memberArgs, type UpMember } from '../../src/cli/up-command.js';
 import { loadEtcdProtos } from '../../src/server/proto.js';
 
-/**
- * Test ports come from 20000-29999, below Linux's default ephemeral range
- * (32768-60999), which the kernel hands to outgoing connections and to `listen(0)`: a
- * port found free there can be taken by any connection (a node dialing its
- * peers) before the node meant to listen on it binds it, or between its kill
- * and its restart.
- */
-const TEST_PORT_FIRST = 20_000;
-const TEST_PORT_LAST = 29_999;
-const PORT_DRAWS_MAX = 100;
-/** Ports this process handed out, so two members never get the same one, even before either binds. */
-const portsHandedOut = new Set<number>();
-
-/** A port in the test range that is free on 127.0.0.1 now and was not handed out before in this process. */
-export async function freePort(): Promise<number> {
-  for (let draw = 0; draw < PORT_DRAWS_MAX; draw += 1) {
-    const port = randomInt(TEST_PORT_FIRST, TEST_PORT_LAST + 1);
-    if (portsHandedOut.has(port)) continue;
-    if (await bindsOnLoopback(port)) {
-      portsHandedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error(`no free port in ${TEST_PORT_FIRST}-${TEST_PORT_LAST} on 127.0.0.1 after ${PORT_DRAWS_MAX} draws`);
-}
-
-function bindsOnLoopback(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
+/** Ports below the kernel's ephemeral range, never handed out twice in one process (src/net/free-port.ts). */
+export { freePort };
 
 /** Polls `probe` until it gives a value (bounded); see src/bench/waiting.ts. */
 export function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 100): Promise<T> {
