@@ -40,6 +40,7 @@
  */
 import { assert } from '../core/assert.js';
 import type { Compare, CompareResult, KvCommand, RangeRequest, RequestOp, SortOrder, SortTarget, TxnRequest } from '../kv/types.js';
+import { DEFAULT_WIRE_LIMITS, Writer } from '../wire/buffer.js';
 import { TXN_DEPTH_MAX } from './command-shape.js';
 
 export const BINARY_FORMAT = 0x01;
@@ -66,88 +67,30 @@ export const PUT_BOOLS = ['prevKv', 'ignoreValue', 'ignoreLease'] as const;
 
 // ------------------------------------------------------------------ encoding
 
-const textEncoder = new TextEncoder();
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
- * One growable scratch buffer, reused by every encode: commands are encoded
- * one at a time on the event loop, and `finish` copies out exactly the bytes
- * written, so the scratch never escapes.
+ * The wire writer, reused by every encode: commands are encoded one at a time
+ * on the event loop, and `finish` copies out exactly the bytes written, so the
+ * scratch never escapes. It adds signed integers and a type check on byte fields.
  */
-class Encoder {
-  private buffer = new Uint8Array(4096);
-  private used = 0;
-
-  reset(): void {
-    this.used = 0;
-  }
-
-  finish(): Uint8Array {
-    return this.buffer.slice(0, this.used);
-  }
-
-  u8(value: number): void {
-    this.reserve(1);
-    this.buffer[this.used++] = value;
-  }
-
-  varuint(value: number): void {
-    // `if` first: the message closure would otherwise be allocated on every call.
-    if (!(Number.isSafeInteger(value) && value >= 0)) assert(false, `cannot encode command: ${value} is not a non-negative safe integer`);
-    this.reserve(8);
-    let rest = value;
-    while (rest >= 0x80) {
-      this.buffer[this.used++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    this.buffer[this.used++] = rest;
-  }
-
+class Encoder extends Writer {
   int(value: number, what: string): void {
     if (!Number.isSafeInteger(value)) assert(false, `cannot encode command: ${what} ${value} is not a safe integer`);
     this.u8(value < 0 ? 1 : 0);
     this.varuint(Math.abs(value));
   }
 
-  bool(value: boolean): void {
-    this.u8(value ? 1 : 0);
-  }
-
-  bytes(value: Uint8Array, what: string): void {
+  override bytes(value: Uint8Array, what: string): void {
     if (!(value instanceof Uint8Array)) assert(false, `cannot encode command: ${what} is not bytes`);
-    this.varuint(value.byteLength);
-    this.reserve(value.byteLength);
-    this.buffer.set(value, this.used);
-    this.used += value.byteLength;
+    super.bytes(value, what);
   }
 
-  string(value: string): void {
-    // Ids are ASCII in practice; anything else goes through the UTF-8 encoder.
-    let ascii = value.length < 0x80;
-    for (let i = 0; ascii && i < value.length; i++) ascii = value.charCodeAt(i) < 0x80;
-    if (ascii) {
-      this.reserve(1 + value.length);
-      this.buffer[this.used++] = value.length;
-      for (let i = 0; i < value.length; i++) this.buffer[this.used++] = value.charCodeAt(i);
-      return;
-    }
-    // UTF-8 cannot carry a lone surrogate (it would come back as U+FFFD).
-    if (LONE_SURROGATE.test(value)) assert(false, `cannot encode command: string ${JSON.stringify(value)} holds a lone surrogate`);
-    this.bytes(textEncoder.encode(value), 'string');
-  }
-
-  private reserve(extra: number): void {
-    const needed = this.used + extra;
-    if (needed <= this.buffer.byteLength) return;
-    let capacity = this.buffer.byteLength * 2;
-    while (capacity < needed) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.buffer.subarray(0, this.used));
-    this.buffer = grown;
+  /** A string field (an id, a key range bound given as text). */
+  text(value: string): void {
+    this.string(value, 'cannot encode command: string', this.limits.bytesMax);
   }
 }
 
-const encoder = new Encoder();
+const encoder = new Encoder(DEFAULT_WIRE_LIMITS, 4096);
 
 /** The binary encoding of a command. Asserts the command is well-formed: our own code built it. */
 export function encodeBinaryCommand(id: string, op: KvCommand): Uint8Array {
@@ -156,7 +99,7 @@ export function encodeBinaryCommand(id: string, op: KvCommand): Uint8Array {
   }
   encoder.reset();
   encoder.u8(BINARY_FORMAT);
-  encoder.string(id);
+  encoder.text(id);
   writeOp(encoder, op);
   return encoder.finish();
 }

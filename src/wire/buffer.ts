@@ -72,8 +72,16 @@ export class Writer {
     return this.used;
   }
 
+  /** Forgets what was written, keeping the buffer: one writer can serve many encodes. */
+  reset(): void {
+    this.used = 0;
+  }
+
+  // The checks below on the hot paths test first and build their message only on
+  // failure: an arrow function per call would allocate on every byte written.
+
   u8(value: number): void {
-    assert(Number.isInteger(value) && value >= 0 && value <= 0xff, () => `u8 out of range: ${value}`);
+    if (!(Number.isInteger(value) && value >= 0 && value <= 0xff)) assert(false, `u8 out of range: ${value}`);
     this.reserve(1);
     this.buffer[this.used++] = value;
   }
@@ -95,7 +103,7 @@ export class Writer {
 
   /** Unsigned LEB128 of a safe integer, minimal length (1..8 bytes). */
   varuint(value: number): void {
-    assert(Number.isSafeInteger(value) && value >= 0, () => `varuint must be a non-negative safe integer, got ${value}`);
+    if (!(Number.isSafeInteger(value) && value >= 0)) assert(false, `varuint must be a non-negative safe integer, got ${value}`);
     this.reserve(VARINT_BYTES_MAX);
     let rest = value;
     while (rest >= 0x80) {
@@ -118,7 +126,16 @@ export class Writer {
 
   /** Length-prefixed UTF-8. */
   string(value: string, what: string, maxBytes: number): void {
-    assert(isWellFormedString(value), () => `${what}: string ${JSON.stringify(value)} holds a lone surrogate`);
+    // ASCII (node ids, command ids) is its own UTF-8: copied without the encoder.
+    let ascii = value.length <= maxBytes;
+    for (let i = 0; ascii && i < value.length; i++) ascii = value.charCodeAt(i) < 0x80;
+    if (ascii) {
+      this.varuint(value.length);
+      this.reserve(value.length);
+      for (let i = 0; i < value.length; i++) this.buffer[this.used++] = value.charCodeAt(i);
+      return;
+    }
+    if (!isWellFormedString(value)) assert(false, `${what}: string ${JSON.stringify(value)} holds a lone surrogate`);
     this.bytes(textEncoder.encode(value), what, maxBytes);
   }
 
