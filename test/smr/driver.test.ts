@@ -138,12 +138,7 @@ test('a promise and a vote leave only once durable, a leader\'s accepts go out w
 test('a decided command is applied without a sync of its own, and its decision record rides on the next write', async () => {
   const log = new ManualLog();
   const sent: Message<Cmd>[] = [];
-  const { driver, machine } = makeNode(members[0] as NodeId, log, sent, () => 0, [], { batchProposals: false });
-  driver.step({ type: 'campaign' });
-  await log.completeAll();
-  for (const from of [members[1], members[2]] as NodeId[]) {
-    driver.receive({ type: 'promise', from, to: members[0] as NodeId, ballot: { round: 0, node: members[0] as NodeId }, fromSlot: 1 as never, accepted: [], decided: [], decidedTruncated: false, compactedThrough: 0 as never });
-  }
+  const { driver, machine } = await makeLeader(log, sent, { batchProposals: false });
   const first = driver.propose({ id: 'a', text: 'a' }, 1_000);
   await log.completeAll(); // the leader's own vote
   const accept = sent.find((m) => m.type === 'accept' && m.to === 'n2');
