@@ -6,8 +6,7 @@ import { compareBallots } from '../../src/core/ballot.js';
 import { nodeId, slot, type NodeId, type Slot } from '../../src/core/ids.js';
 import { Random } from '../../src/core/random.js';
 import { Cluster } from '../../src/sim/cluster.js';
-import { AppendLog } from './append-log.js';
-import type { Message } from '../../src/core/multipaxos/types.js';
+import { AppendLog, settle, watchAgreement, type Filter } from './scripted.js';
 
 
 const N = (name: string): NodeId => nodeId(name);
@@ -16,29 +15,7 @@ const five = [N('n1'), N('n2'), N('n3'), N('n4'), N('n5')];
 
 function makeCluster(members: NodeId[], seed = 1): { cluster: Cluster<string, number>; slots: Map<Slot, string> } {
   const cluster = new Cluster<string, number>({ members, seed, stateMachine: () => new AppendLog() });
-  // Agreement is checked on every apply, not only at the end of a scenario.
-  const slots = new Map<Slot, string>();
-  cluster.observe((event) => {
-    if (event.type !== 'effect' || event.effect.type !== 'apply') return;
-    const value = JSON.stringify(event.effect.value);
-    const previous = slots.get(event.effect.slot);
-    assert.ok(previous === undefined || previous === value, `slot ${event.effect.slot} decided twice: ${previous} then ${value}`);
-    slots.set(event.effect.slot, value);
-  });
-  return { cluster, slots };
-}
-
-type Filter = (message: Message<string>) => boolean;
-
-/** Delivers messages (dropping those `cut` rejects) until none are left; bounded. */
-function settle(cluster: Cluster<string, number>, cut: Filter = () => false, stepsMax = 10_000): void {
-  for (let step = 0; step < stepsMax; step += 1) {
-    const next = cluster.inFlight()[0];
-    if (next === undefined) return;
-    if (cut(next.message)) cluster.drop(next.id);
-    else cluster.deliver(next.id);
-  }
-  assert.fail('the cluster did not settle');
+  return { cluster, slots: watchAgreement(cluster) };
 }
 
 function log(cluster: Cluster<string, number>, id: NodeId): string[] {

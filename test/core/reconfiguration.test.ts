@@ -6,12 +6,11 @@ import assert from 'node:assert/strict';
 import { compareBallots } from '../../src/core/ballot.js';
 import { nodeId, type NodeId, type Slot } from '../../src/core/ids.js';
 import { Cluster } from '../../src/sim/cluster.js';
-import { AppendLog } from './append-log.js';
+import { AppendLog, settle as settleWithin, watchAgreement, type Filter } from './scripted.js';
 import type { Effect, Membership, Message, ReconfigureRejection, Standing } from '../../src/core/multipaxos/types.js';
 
 
 type TestCluster = Cluster<string, number>;
-type Filter = (message: Message<string>) => boolean;
 
 const N = (name: string): NodeId => nodeId(name);
 const ids = (...names: string[]): NodeId[] => names.map(N);
@@ -30,30 +29,17 @@ function makeCluster(members: NodeId[], joining: NodeId[] = [], seed = 1): Harne
   const cluster = new Cluster<string, number>({ members, joining, seed, timing: { configWindowSlots: WINDOW }, stateMachine: () => new AppendLog() });
   const effects: { node: NodeId; effect: Effect<string> }[] = [];
   const sent: Message<string>[] = [];
-  // Agreement is checked on every apply, not only at the end of a scenario.
-  const slots = new Map<Slot, string>();
+  watchAgreement(cluster);
   cluster.observe((event) => {
     if (event.type === 'sent') sent.push(event.message);
-    if (event.type !== 'effect') return;
-    effects.push({ node: event.node, effect: event.effect });
-    if (event.effect.type !== 'apply') return;
-    const value = JSON.stringify(event.effect.value);
-    const previous = slots.get(event.effect.slot);
-    assert.ok(previous === undefined || previous === value, `slot ${event.effect.slot} decided twice: ${previous} then ${value}`);
-    slots.set(event.effect.slot, value);
+    if (event.type === 'effect') effects.push({ node: event.node, effect: event.effect });
   });
   return { cluster, effects, sent };
 }
 
-/** Delivers messages (dropping those `cut` rejects) until none are left; bounded. */
-function settle(cluster: TestCluster, cut: Filter = () => false, stepsMax = 20_000): void {
-  for (let step = 0; step < stepsMax; step += 1) {
-    const next = cluster.inFlight()[0];
-    if (next === undefined) return;
-    if (cut(next.message)) cluster.drop(next.id);
-    else cluster.deliver(next.id);
-  }
-  assert.fail('the cluster did not settle');
+/** Delivers messages until none are left; scenarios with joining nodes take more steps. */
+function settle(cluster: TestCluster, cut: Filter = () => false): void {
+  settleWithin(cluster, cut, 20_000);
 }
 
 /** Ticks every live node and settles, until `done` or the bound; true if done. */
