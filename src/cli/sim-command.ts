@@ -13,22 +13,14 @@ import { runSeeds, type SimJob, type SimOverrides } from './pool.js';
 import type { CliIo } from './io.js';
 import { ProgressBar } from './progress.js';
 
-interface SimFlags {
+/** The fault flags are the fault options, one flag each. */
+interface SimFlags extends FaultOptions {
   readonly seeds: number;
   readonly seed?: number;
   readonly firstSeed: number;
   readonly nodes?: '3' | '5';
   readonly mutant?: string;
   readonly listMutants?: boolean;
-  readonly loss: number;
-  readonly duplicate: number;
-  readonly longDelay: number;
-  readonly crashes: boolean;
-  readonly partitions: boolean;
-  readonly pauses: boolean;
-  readonly tornWrites: boolean;
-  readonly compaction: boolean;
-  readonly reconfiguration: boolean;
   readonly clients: number;
   readonly safetyMs: number;
   readonly livenessTicks: number;
