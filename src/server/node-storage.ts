@@ -9,6 +9,17 @@
  * (`payload[0] === REF`). A crash between the two steps leaves the old log,
  * which does not refer to the new snapshot, so nothing is lost; the extra
  * snapshot file is simply unused until the next one replaces it.
+ *
+ * Saving a snapshot (megabytes written and synced) must not hold up the log, so
+ * when the log already holds everything the snapshot stands for, the save runs
+ * in the background and `append` returns at once; records appended meanwhile go
+ * to the old log, and the rewrite, which follows the save, carries them over.
+ * This keeps the `DurableLog` promise: at every moment a crash recovers the old
+ * snapshot plus a log that decides every slot through the new one, which
+ * replays to the same durable state (`covers` checks exactly that). A snapshot
+ * received from another replica is not covered, so it is saved before `append`
+ * returns, as before. One compaction runs at a time, and a failed background
+ * save or rewrite fails the next `append` (or `close`) with its error.
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -35,6 +46,12 @@ export interface OpenedNodeStorage<C> {
 export class NodeStorage<C> implements DurableLog<C> {
   /** The durable state as of the last record made durable (the replica's may be ahead). */
   private readonly mirror: DurableState<C>;
+  /** Orders the log's appends and the rewrites of background compactions. */
+  private walTail: Promise<unknown> = Promise.resolve();
+  /** A compaction saving its snapshot and then rewriting the log, if one runs. */
+  private compaction: Promise<void> | null = null;
+  /** The error a background compaction failed with; every later append fails with it. */
+  private failure: { readonly error: unknown } | null = null;
 
   private constructor(
     private readonly wal: WriteAheadLog,
@@ -71,23 +88,33 @@ export class NodeStorage<C> implements DurableLog<C> {
   }
 
   async append(records: readonly DurableRecord<C>[]): Promise<void> {
-    let run: Uint8Array[] = [];
+    this.throwIfFailed();
+    let run: DurableRecord<C>[] = [];
     for (const record of records) {
-      if (record.kind === 'snapshot') {
-        if (run.length > 0) await this.wal.append(run);
-        run = [];
-        applyRecord(this.mirror, record);
-        await this.snapshots.save(record.throughSlot, record.data);
-        await this.wal.rewrite(recordsOf(this.mirror).map((r) => this.encode(r)));
-        // Only now does the log name the new snapshot; until here the old one
-        // had to survive pruning.
-        this.snapshots.retain(record.throughSlot);
+      if (record.kind !== 'snapshot') {
+        run.push(record);
         continue;
       }
-      applyRecord(this.mirror, record);
-      run.push(this.encode(record));
+      await this.appendRun(run);
+      run = [];
+      if (this.compaction !== null) await this.compaction;
+      this.throwIfFailed();
+      if (covers(this.mirror, record.throughSlot)) {
+        this.compaction = this.compactInBackground(record);
+      } else {
+        await this.exclusive(async () => {
+          applyRecord(this.mirror, record);
+          await this.snapshots.save(record.throughSlot, record.data);
+          await this.rewrite(record.throughSlot);
+        });
+      }
     }
-    if (run.length > 0) await this.wal.append(run);
+    await this.appendRun(run);
+  }
+
+  /** Resolves once no compaction is running (tests and shutdown). */
+  async settled(): Promise<void> {
+    if (this.compaction !== null) await this.compaction;
   }
 
   metrics(): WalMetrics {
@@ -95,8 +122,55 @@ export class NodeStorage<C> implements DurableLog<C> {
   }
 
   async close(): Promise<void> {
+    await this.settled();
     await this.wal.close();
     await this.snapshots.close();
+    this.throwIfFailed();
+  }
+
+  private async appendRun(run: readonly DurableRecord<C>[]): Promise<void> {
+    if (run.length === 0) return;
+    // Encoded before taking the log, applied to the mirror inside it, so a
+    // rewrite sees either none or all of the run and never writes it twice.
+    const payloads = run.map((record) => this.encode(record));
+    await this.exclusive(async () => {
+      for (const record of run) applyRecord(this.mirror, record);
+      await this.wal.append(payloads);
+    });
+  }
+
+  private compactInBackground(record: Extract<DurableRecord<C>, { kind: 'snapshot' }>): Promise<void> {
+    const work = async (): Promise<void> => {
+      await this.snapshots.save(record.throughSlot, record.data);
+      await this.exclusive(async () => {
+        applyRecord(this.mirror, record);
+        await this.rewrite(record.throughSlot);
+      });
+    };
+    return work()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.compaction = null;
+      });
+  }
+
+  /** Rewrites the log to the mirror's records; only then does it name the new snapshot. */
+  private async rewrite(throughSlot: Slot): Promise<void> {
+    await this.wal.rewrite(recordsOf(this.mirror).map((r) => this.encode(r)));
+    // Until here the old snapshot, which the old log names, had to survive pruning.
+    this.snapshots.retain(throughSlot);
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.walTail.then(work);
+    this.walTail = result.catch(() => undefined);
+    return result;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure.error;
   }
 
   private encode(record: DurableRecord<C>): Uint8Array {
@@ -115,6 +189,18 @@ export class NodeStorage<C> implements DurableLog<C> {
     payload.set(body, 1);
     return payload;
   }
+}
+
+/**
+ * Whether `state` (the old log replayed) already decides every slot through
+ * `throughSlot`, so it and a snapshot taken there recover to the same state.
+ */
+function covers<C>(state: DurableState<C>, throughSlot: Slot): boolean {
+  if (throughSlot <= state.compactedThrough) return true;
+  for (let slot = state.compactedThrough + 1; slot <= throughSlot; slot += 1) {
+    if (!state.decided.has(slot as Slot)) return false;
+  }
+  return true;
 }
 
 async function decodePayload<C>(payload: Uint8Array, codec: CommandCodec<C>, snapshots: SnapshotStore, index: number): Promise<DurableRecord<C>> {

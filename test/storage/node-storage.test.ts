@@ -2,18 +2,106 @@
  * The node's storage glue (src/server/node-storage.ts) on its failure paths:
  * a failed open leaves no file open, and a full disk or a file-size limit
  * during a snapshot save or a log rewrite is reported with the file's name.
+ * And its background compaction: a snapshot the log already covers is saved
+ * while appends go on, and neither its success nor its failure loses a record.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { slot } from '../../src/core/ids.js';
+import { ballot } from '../../src/core/ballot.js';
+import { nodeId, slot } from '../../src/core/ids.js';
+import { NOOP, type DurableRecord } from '../../src/core/multipaxos/types.js';
+import type { NodeCommand } from '../../src/server/command.js';
 import { nodeCommandCodec } from '../../src/server/command.js';
 import { NodeStorage } from '../../src/server/node-storage.js';
 import { CorruptSnapshotError } from '../../src/storage/errors.js';
 import { FileWal } from '../../src/storage/wal.js';
 import { bytes, withTempDir } from './helpers.js';
+
+function decides(from: number, through: number): DurableRecord<NodeCommand>[] {
+  const records: DurableRecord<NodeCommand>[] = [];
+  for (let at = from; at <= through; at += 1) records.push({ kind: 'decide', slot: slot(at), value: NOOP });
+  return records;
+}
+
+describe('NodeStorage compaction', () => {
+  it('saves a snapshot the log covers in the background and carries the records appended meanwhile into the rewritten log', () =>
+    withTempDir(async (dir) => {
+      const { storage } = await NodeStorage.open(dir, nodeCommandCodec);
+      await storage.append(decides(1, 3));
+      const data = new Uint8Array(256 * 1024).fill(7);
+      await storage.append([{ kind: 'snapshot', throughSlot: slot(3), data, configs: [] }]);
+      // These land while the snapshot may still be being written.
+      await storage.append(decides(4, 5));
+      const vote = ballot(2, nodeId('n1'));
+      await storage.append([{ kind: 'accept', slot: slot(6), ballot: vote, value: NOOP }]);
+      await storage.settled();
+      await storage.append(decides(6, 6));
+      await storage.close();
+
+      const { storage: reopened, durable } = await NodeStorage.open(dir, nodeCommandCodec);
+      await reopened.close();
+      assert.equal(durable.compactedThrough, 3);
+      assert.deepEqual(new Uint8Array(durable.snapshot?.data ?? []), data);
+      assert.deepEqual([...durable.decided.keys()], [4, 5, 6]);
+      assert.equal(durable.accepted.size, 0);
+      assert.deepEqual(durable.promised, vote);
+    }));
+
+  it('saves a snapshot the log does not cover (one received from a peer) before append returns', () =>
+    withTempDir(async (dir) => {
+      const { storage } = await NodeStorage.open(dir, nodeCommandCodec);
+      await storage.append(decides(1, 2));
+      await storage.append([{ kind: 'snapshot', throughSlot: slot(9), data: bytes('received'), configs: [] }]);
+      // No settled(): the file and the rewritten log are already there.
+      assert.deepEqual((await readdir(join(dir, 'snap'))).filter((name) => name.endsWith('.snap')), ['0000000000000009.snap']);
+      const copy = join(dir, 'copy');
+      await cp(join(dir, 'wal'), join(copy, 'wal'), { recursive: true });
+      await cp(join(dir, 'snap'), join(copy, 'snap'), { recursive: true });
+      await storage.close();
+      const { storage: reopened, durable } = await NodeStorage.open(copy, nodeCommandCodec);
+      await reopened.close();
+      assert.equal(durable.compactedThrough, 9);
+      assert.equal(durable.decided.size, 0);
+    }));
+
+  it('a background save that fails fails the next append with the file named, and the old log still holds every record', { skip: process.platform !== 'linux' }, () =>
+    withTempDir(async (dir) => {
+      const nodeStorage = new URL('../../src/server/node-storage.js', import.meta.url).href;
+      const command = new URL('../../src/server/command.js', import.meta.url).href;
+      // A child process under a 16 KiB file-size limit: the 64 KiB snapshot cannot be written.
+      const script = `
+        const { NodeStorage } = await import(${JSON.stringify(nodeStorage)});
+        const { nodeCommandCodec } = await import(${JSON.stringify(command)});
+        const dir = process.argv[1];
+        const out = {};
+        const { storage } = await NodeStorage.open(dir, nodeCommandCodec);
+        const decide = (at) => ({ kind: 'decide', slot: at, value: { kind: 'noop' } });
+        await storage.append([decide(1), decide(2), decide(3)]);
+        await storage.append([{ kind: 'snapshot', throughSlot: 3, data: new Uint8Array(64 * 1024), configs: [] }]);
+        out.snapshotAppended = true;
+        await storage.settled();
+        await storage.append([decide(4)]).catch((error) => { out.append = error.message; });
+        await storage.close().catch((error) => { out.close = error.message; });
+        console.log(JSON.stringify(out));`;
+      const child = spawnSync('bash', ['-c', 'ulimit -f 16 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, dir], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      assert.equal(child.status, 0, child.stderr);
+      const out = JSON.parse(child.stdout) as { snapshotAppended?: boolean; append?: string; close?: string };
+      assert.equal(out.snapshotAppended, true);
+      const failure = new RegExp(`writing ${join(dir, 'snap', '0000000000000003.snap.tmp')} failed: EFBIG`);
+      assert.match(out.append ?? '', failure);
+      assert.match(out.close ?? '', failure);
+      const { storage, durable } = await NodeStorage.open(dir, nodeCommandCodec);
+      await storage.close();
+      assert.equal(durable.compactedThrough, 0);
+      assert.deepEqual([...durable.decided.keys()], [1, 2, 3]);
+    }));
+});
 
 describe('NodeStorage failure paths', () => {
   it('an open that fails on the snapshot the log refers to closes the log, so the directory can be opened again', () =>
