@@ -166,6 +166,37 @@ test('a linearizable read is served only after a quorum confirms the leader', ()
   assert.deepEqual(ready, [1]);
 });
 
+test('a new leader serves a read only after the slots its phase 1 recovered, even beyond its pipeline', () => {
+  const { cluster } = makeCluster(three);
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  // n2 votes for slots 1-16 and never hears that they were decided; n3 votes for
+  // 17-32 (decided with n1 and acknowledged) and never gets the values of 1-16.
+  const a = Array.from({ length: 16 }, (_, i) => `a${i}`);
+  for (const command of a) cluster.propose(N('n1'), [command]);
+  settle(cluster, (m) => m.from === 'n3' || m.to === 'n3' || m.type === 'heartbeat');
+  const b = Array.from({ length: 16 }, (_, i) => `b${i}`);
+  for (const command of b) cluster.propose(N('n1'), [command]);
+  settle(cluster, (m) => m.from === 'n2' || m.to === 'n2' || m.type === 'heartbeat' || m.type === 'catchup-request');
+  assert.deepEqual(log(cluster, N('n1')), [...a, ...b]);
+  cluster.crash(N('n1'));
+  // A new leader is elected; its accepts are held back.
+  const noAccepts: Filter = (m) => m.type === 'accept';
+  runTicks(cluster, 200, noAccepts, () => leaderOf(cluster) !== null);
+  const leader = leaderOf(cluster);
+  assert.ok(leader === N('n2') || leader === N('n3'), 'n2 or n3 leads');
+  // Phase 1 found votes through slot 32, but only 16 slots fit in the pipeline.
+  const served: number[] = [];
+  cluster.observe((event) => {
+    if (event.type === 'effect' && event.effect.type === 'read-ready' && event.node === leader) served.push(log(cluster, leader).length);
+  });
+  cluster.input(leader, { type: 'read', id: 1 });
+  settle(cluster, (m) => m.type === 'accept' && m.slot > 16);
+  assert.deepEqual(served, [], 'not while acknowledged writes at slots 17-32 are not applied');
+  runTicks(cluster, 50, () => false, () => served.length > 0);
+  assert.deepEqual(served, [32]);
+});
+
 test('a replica that missed compacted slots catches up by state transfer', () => {
   const { cluster } = makeCluster(three);
   cluster.input(N('n1'), { type: 'campaign' });

@@ -1,13 +1,15 @@
 /**
  * Linearizable reads without writing to the log (the "read index" technique).
  *
- * A leader with ballot b that receives a read at index i = (highest slot it has
- * assigned) may serve the read once (1) a phase-1 quorum has answered a heartbeat
- * at ballot b sent after the read arrived, and (2) it has applied every slot <= i.
+ * A leader with ballot b that receives a read at index i = (the highest slot it
+ * has assigned, or found a vote for in phase 1, whichever is higher) may serve
+ * the read once (1) a phase-1 quorum has answered a heartbeat at ballot b sent
+ * after the read arrived, and (2) it has applied every slot <= i.
  *
  * Why this is linearizable: a write acknowledged before the read arrived was
  * decided either at b (so its slot is <= i) or at an older ballot (so a phase-1
- * quorum for b reported it and its slot is <= i), or at a newer ballot b' > b.
+ * quorum for b reported a vote for it and its slot is <= i, even if the leader
+ * has not re-proposed that slot yet), or at a newer ballot b' > b.
  * The last case needs a phase-1 quorum promising b' before the read arrived; that
  * quorum intersects the quorum acknowledging the heartbeat at b, and an acceptor
  * that promised b' > b refuses heartbeats at b. So (1) rules it out.

@@ -540,7 +540,10 @@ export class Replica<C> {
       this.effects.push({ type: 'read-rejected', id, leader: this.config.self });
       return;
     }
-    const index = (s.nextSlot - 1) as Slot;
+    // Every slot a write acknowledged before this read may hold: those this
+    // leader assigned, and those its phase 1 found votes for (which can run past
+    // what the pipeline has re-proposed so far).
+    const index = maxSlot((s.nextSlot - 1) as Slot, s.recoverThrough);
     if (s.reads.add(id, index)) {
       s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
       this.broadcastHeartbeat();
