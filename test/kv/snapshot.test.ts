@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { slot } from '../../src/core/ids.js';
 import { KvStateMachine } from '../../src/kv/kv-state-machine.js';
-import { bytesJsonReplacer, bytesJsonReviver, SnapshotError } from '../../src/kv/snapshot.js';
+import type { KeyHistory } from '../../src/kv/mvcc-store.js';
+import { bytesJsonReplacer, bytesJsonReviver, encodeKvSnapshot, SnapshotError, type KvSnapshotState } from '../../src/kv/snapshot.js';
 import type { KvCommand } from '../../src/kv/types.js';
 import { b, Harness } from './helpers.js';
 
@@ -93,6 +94,24 @@ describe('snapshot and restore', () => {
       const bytes = new TextEncoder().encode(typeof shape === 'string' ? shape : JSON.stringify(shape));
       assert.throws(() => h.machine.restore(bytes), SnapshotError, name);
       assert.equal(h.machine.digest(), before, name);
+    }
+  });
+
+  it('a snapshot whose revisions cannot each have a change is refused before the store builds its revision log', () => {
+    // The log has a slot per revision up to the highest change: built first,
+    // a revision of 2^50 would take all memory before the invariants refused it.
+    const far = 2 ** 50;
+    const history = (revision: number): KeyHistory => ({
+      key: 'a',
+      keyBytes: b('a'),
+      changes: [{ revision, sub: 0, kv: { key: b('a'), createRevision: revision, modRevision: revision, version: 1, value: b('1'), lease: 0 } }],
+    });
+    const cases: [string, KvSnapshotState, RegExp][] = [
+      ['a change at 2^50', { currentRevision: far, compactRevision: 0, leaseIdSeed: 0, histories: [history(far)], leases: [] }, /revisions 2 to \d+ need a change each/],
+      ['a change above the revision', { currentRevision: 3, compactRevision: 0, leaseIdSeed: 0, histories: [history(far)], leases: [] }, /above the store revision 3/],
+    ];
+    for (const [name, state, message] of cases) {
+      assert.throws(() => new KvStateMachine().restore(encodeKvSnapshot(state)), (e: unknown) => e instanceof SnapshotError && message.test(e.message), name);
     }
   });
 
