@@ -251,6 +251,8 @@ export class KvStateMachine implements StateMachine<KvCommand, KvOutput> {
   /** Replaces the state; on a malformed snapshot throws SnapshotError and keeps the old state. */
   restore(snapshot: Uint8Array): void {
     const state = decodeKvSnapshot(snapshot);
+    const fault = MvccStore.logSpanFault(state.currentRevision, state.compactRevision, state.histories);
+    if (fault !== null) throw new SnapshotError(`snapshot breaks a store invariant: ${fault}`);
     const store = MvccStore.fromHistories(state.currentRevision, state.compactRevision, state.histories);
     const leases = new LeaseTable();
     leases.restoreSeed(state.leaseIdSeed);

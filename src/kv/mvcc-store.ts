@@ -259,7 +259,30 @@ export class MvccStore {
     return out;
   }
 
-  /** Rebuilds a store from its histories (the snapshot's content); the caller validates the shape first. */
+  /**
+   * Why `fromHistories` cannot make a valid store of these histories, for the
+   * two faults it would otherwise find only after building the revision log: a
+   * change above the current revision, or fewer changes than there are
+   * revisions in the log (each revision since the compaction point holds at
+   * least one). Checked first because the log gets a slot per revision up to
+   * the highest change, which untrusted input could put at 2^53. Null if
+   * neither; `checkInvariants` on the built store checks the rest.
+   */
+  static logSpanFault(currentRevision: number, compactRevision: number, histories: readonly KeyHistory[]): string | null {
+    const logFirstRevision = Math.max(2, compactRevision);
+    let logged = 0;
+    for (const history of histories) {
+      for (const change of history.changes) {
+        if (change.revision > currentRevision) return `a change at revision ${change.revision} is above the store revision ${currentRevision}`;
+        if (change.revision >= logFirstRevision) logged += 1;
+      }
+    }
+    const revisions = currentRevision - logFirstRevision + 1;
+    if (revisions > logged) return `revisions ${logFirstRevision} to ${currentRevision} need a change each, and only ${logged} changes fall among them`;
+    return null;
+  }
+
+  /** Rebuilds a store from its histories (the snapshot's content); the caller validates the shape first, `logSpanFault` included. */
   static fromHistories(currentRevision: number, compactRevision: number, histories: readonly KeyHistory[]): MvccStore {
     const store = new MvccStore();
     store.revision = currentRevision;
