@@ -79,6 +79,13 @@ export interface DriverOptions<C, O> {
    * (entries, one per request) does.
    */
   readonly snapshotEverySlots: number;
+  /**
+   * How many fewer slots or commands to wait for the next snapshot, drawn
+   * afresh after each one (0 when absent). Members that apply the same log
+   * would otherwise all snapshot at the same slot, and a quorum would pause
+   * for the encoding together; a random spread keeps their pauses apart.
+   */
+  readonly snapshotEarlier?: () => number;
   /** The current time in milliseconds (injected so tests can control it). */
   readonly now: () => number;
   /**
@@ -129,6 +136,8 @@ export class ReplicaDriver<C, O> {
   private lastSnapshotSlot: Slot;
   /** `stats.applied` when the last snapshot was taken or restored. */
   private appliedCommandsAtSnapshot = 0;
+  /** Slots or commands between the last snapshot and the next. */
+  private snapshotDue: number;
   /**
    * The last slot the state machine has really applied. The replica's own
    * `appliedThrough` runs ahead of it: it counts apply effects emitted, which
@@ -146,6 +155,7 @@ export class ReplicaDriver<C, O> {
     this.proposeBatchCommandsMax = options.proposeBatchCommandsMax ?? DEFAULT_TIMING.batchCommandsMax;
     assert(Number.isSafeInteger(this.proposeBatchCommandsMax) && this.proposeBatchCommandsMax >= 1, 'proposeBatchCommandsMax must be a positive integer');
     this.lastSnapshotSlot = options.replica.status().compactedThrough;
+    this.snapshotDue = this.drawSnapshotDue();
     this.enqueue(options.replica.start());
   }
 
@@ -381,6 +391,7 @@ export class ReplicaDriver<C, O> {
         this.appliedSlot = effect.throughSlot;
         this.lastSnapshotSlot = effect.throughSlot;
         this.appliedCommandsAtSnapshot = this.stats.applied;
+        this.snapshotDue = this.drawSnapshotDue();
         this.options.onRestored?.(effect.throughSlot);
         return;
       case 'read-ready':
@@ -432,10 +443,18 @@ export class ReplicaDriver<C, O> {
     if (this.appliedSlot <= this.lastSnapshotSlot) return;
     const slots = this.appliedSlot - this.lastSnapshotSlot;
     const commands = this.stats.applied - this.appliedCommandsAtSnapshot;
-    if (slots < this.options.snapshotEverySlots && commands < this.options.snapshotEverySlots) return;
+    if (slots < this.snapshotDue && commands < this.snapshotDue) return;
     this.lastSnapshotSlot = this.appliedSlot;
     this.appliedCommandsAtSnapshot = this.stats.applied;
+    this.snapshotDue = this.drawSnapshotDue();
     this.step({ type: 'compact', throughSlot: this.appliedSlot, data: this.options.stateMachine.snapshot() });
+  }
+
+  private drawSnapshotDue(): number {
+    const every = this.options.snapshotEverySlots;
+    const earlier = this.options.snapshotEarlier?.() ?? 0;
+    assert(Number.isSafeInteger(earlier) && earlier >= 0 && earlier < every, () => `snapshotEarlier gave ${earlier}, not in [0, ${every})`);
+    return every - earlier;
   }
 
   private fail(error: unknown): void {

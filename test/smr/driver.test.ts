@@ -345,3 +345,33 @@ test('a snapshot follows applied commands as well as slots, so batching cannot l
   const [record] = snapshots;
   if (record?.kind === 'snapshot') assert.deepEqual(JSON.parse(new TextDecoder().decode(record.data)), ['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
 });
+
+test('snapshotEarlier brings each snapshot forward by the amount it draws, drawn afresh after every snapshot', async () => {
+  const log = new ManualLog();
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
+  const machine = new Texts();
+  const draws = [2, 0, 3];
+  const driver = new ReplicaDriver<Cmd, number>({
+    replica,
+    log,
+    peers: { send: () => undefined },
+    stateMachine: machine,
+    commandId: (c) => c.id,
+    snapshotEverySlots: 4,
+    snapshotEarlier: () => draws.shift() ?? 0,
+    batchProposals: false,
+    now: () => 0,
+    onFatal: (e) => assert.fail(String(e)),
+  });
+  driver.step({ type: 'campaign' });
+  await log.settle();
+  for (let i = 0; i < 9; i += 1) {
+    const output = driver.propose({ id: `c${i}`, text: `c${i}` }, 1_000);
+    await flush();
+    await log.settle();
+    await output;
+  }
+  // Due after 4 - 2 = 2 commands, then 4 - 0 = 4 more, then 4 - 3 = 1 more.
+  const sizes = log.durable.flatMap((r) => (r.kind === 'snapshot' ? [(JSON.parse(new TextDecoder().decode(r.data)) as string[]).length] : []));
+  assert.deepEqual(sizes, [2, 6, 7]);
+});
