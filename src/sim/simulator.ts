@@ -49,6 +49,8 @@ import { Workload } from './workload.js';
 
 /** State transfer in the simulator goes in chunks this small (see the Cluster options). */
 const SIM_SNAPSHOT_CHUNK_BYTES = 1024;
+/** Pipeline depths the simulator draws from per seed (the replica default, 16, most often). */
+const SIM_PIPELINE_SLOTS = [2, 4, 16, 16];
 const TRACE_TAIL_LINES = 30;
 
 export type { Outcome, Phase, SimFigures, SimResult, Violation } from './result.js';
@@ -93,6 +95,10 @@ class Simulation implements Scheduler {
     this.timingRandom = root.fork();
     // Forked after the others, so turning reconfiguration off leaves their draws alone.
     const reconfigurationRandom = root.fork();
+    // A short pipeline on some seeds: a new leader then finds more undecided
+    // votes in phase 1 than it can re-propose at once, a state the default of
+    // 16 slots rarely reaches under this load.
+    const pipelineSlotsMax = root.fork().pick(SIM_PIPELINE_SLOTS);
     this.livenessDeadlineMs = options.safetyMs + options.livenessTicks * TICK_MS;
     const members = Array.from({ length: options.nodes }, (_, i) => nodeName(i));
     // Spare nodes run from the start as joining replicas, in no configuration
@@ -105,7 +111,7 @@ class Simulation implements Scheduler {
       autoSync: false,
       // Snapshots here are a few hundred bytes: small chunks make every state
       // transfer go chunk by chunk through the faulty network.
-      timing: { snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES },
+      timing: { snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES, pipelineSlotsMax },
       stateMachine: () => this.newStateMachine(),
       replicaFactory: options.mutant === null ? undefined : mutantFactory<Command>(options.mutant),
     });
