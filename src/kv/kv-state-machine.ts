@@ -24,7 +24,7 @@ import { failed, kvError, ok, type KvError, type KvResult } from './errors.js';
 import { boundedDeadline, LeaseTable, MAX_LEASE_TTL_SECONDS, MIN_LEASE_TTL_SECONDS_DEFAULT } from './leases.js';
 import { keySpan, MvccStore } from './mvcc-store.js';
 import { executeRange } from './range.js';
-import { decodeKvSnapshot, encodeKvSnapshot, SnapshotError } from './snapshot.js';
+import { decodeKvSnapshot, encodeKvSnapshot, encodeKvSnapshotSlices, SnapshotError, type KvSnapshotState } from './snapshot.js';
 import type {
   Compare,
   DeleteRangeRequest,
@@ -239,13 +239,35 @@ export class KvStateMachine implements StateMachine<KvCommand, KvOutput> {
   }
 
   snapshot(): Uint8Array {
-    return encodeKvSnapshot({
+    return encodeKvSnapshot(this.snapshotState(false));
+  }
+
+  /**
+   * The bytes `snapshot()` returns now, encoded a slice at a time with
+   * `yieldTurn` awaited between slices, so a large store does not hold up
+   * other work. The state is captured before this returns: commands applied
+   * while it runs are not in the result. The capture copies each key's list of
+   * changes (pointers, not values): a change and its value are never modified
+   * once made, but the lists grow and compaction replaces them.
+   */
+  async snapshotInSlices(yieldTurn: () => Promise<void>, sliceBytes?: number): Promise<Uint8Array> {
+    const slices = encodeKvSnapshotSlices(this.snapshotState(true), sliceBytes);
+    for (;;) {
+      const step = slices.next();
+      if (step.done === true) return step.value;
+      await yieldTurn();
+    }
+  }
+
+  private snapshotState(copy: boolean): KvSnapshotState {
+    const histories = this.store.histories();
+    return {
       currentRevision: this.store.currentRevision,
       compactRevision: this.store.compactRevision,
       leaseIdSeed: this.leases.seed,
-      histories: this.store.histories(),
+      histories: copy ? histories.map((history) => ({ key: history.key, keyBytes: history.keyBytes, changes: history.changes.slice() })) : histories,
       leases: this.leases.byId().map((lease) => ({ id: lease.id, ttlSeconds: lease.ttlSeconds, deadlineMs: lease.deadlineMs })),
-    });
+    };
   }
 
   /** Replaces the state; on a malformed snapshot throws SnapshotError and keeps the old state. */

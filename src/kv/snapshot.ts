@@ -108,14 +108,36 @@ export interface KvSnapshotState {
   readonly leases: readonly SnapshotLease[];
 }
 
+/** Bytes of output between two pauses of `encodeKvSnapshotSlices`: about a millisecond of work. */
+export const SNAPSHOT_SLICE_BYTES = 256 * 1024;
+
 export function encodeKvSnapshot(state: KvSnapshotState): Uint8Array {
+  const slices = encodeKvSnapshotSlices(state, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const step = slices.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * The bytes of `encodeKvSnapshot`, made a slice at a time: the generator
+ * pauses each time about `sliceBytes` more are written, so its caller can let
+ * other work run in between. `state` must not change until it is done (see
+ * `KvStateMachine.snapshotInSlices`, which hands it a copy).
+ */
+export function* encodeKvSnapshotSlices(state: KvSnapshotState, sliceBytes = SNAPSHOT_SLICE_BYTES): Generator<void, Uint8Array, void> {
   const writer = new Writer(SNAPSHOT_LIMITS, encodedBytesBound(state));
+  let pausedAt = 0;
   writer.raw(MAGIC);
   writer.varuint(state.currentRevision);
   writer.varuint(state.compactRevision);
   writer.varuint(state.leaseIdSeed);
   writer.count(state.histories.length, 'keys');
   for (const history of state.histories) {
+    if (writer.length - pausedAt >= sliceBytes) {
+      pausedAt = writer.length;
+      yield;
+    }
     writer.bytes(history.keyBytes, 'key');
     writer.count(history.changes.length, 'changes');
     for (const change of history.changes) {

@@ -171,6 +171,7 @@ export class SynodNode {
       stateMachine: {
         apply: (command, slot) => this.stateMachine.apply(command.op, slot),
         snapshot: () => this.stateMachine.snapshot(),
+        snapshotInSlices: (yieldTurn) => this.stateMachine.snapshotInSlices(yieldTurn),
         restore: (bytes) => this.stateMachine.restore(bytes),
       },
       commandId: (command) => command.id,

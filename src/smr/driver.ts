@@ -138,6 +138,8 @@ export class ReplicaDriver<C, O> {
   private appliedCommandsAtSnapshot = 0;
   /** Slots or commands between the last snapshot and the next. */
   private snapshotDue: number;
+  /** A snapshot is being encoded in slices (StateMachine.snapshotInSlices). */
+  private snapshotting = false;
   /**
    * The last slot the state machine has really applied. The replica's own
    * `appliedThrough` runs ahead of it: it counts apply effects emitted, which
@@ -440,14 +442,32 @@ export class ReplicaDriver<C, O> {
    * reflects (never the replica's count of emitted applies, which may be ahead).
    */
   private maybeSnapshot(): void {
-    if (this.appliedSlot <= this.lastSnapshotSlot) return;
+    if (this.snapshotting || this.appliedSlot <= this.lastSnapshotSlot) return;
     const slots = this.appliedSlot - this.lastSnapshotSlot;
     const commands = this.stats.applied - this.appliedCommandsAtSnapshot;
     if (slots < this.snapshotDue && commands < this.snapshotDue) return;
     this.lastSnapshotSlot = this.appliedSlot;
     this.appliedCommandsAtSnapshot = this.stats.applied;
     this.snapshotDue = this.drawSnapshotDue();
-    this.step({ type: 'compact', throughSlot: this.appliedSlot, data: this.options.stateMachine.snapshot() });
+    const throughSlot = this.appliedSlot;
+    const machine = this.options.stateMachine;
+    if (machine.snapshotInSlices === undefined) {
+      this.step({ type: 'compact', throughSlot, data: machine.snapshot() });
+      return;
+    }
+    // Encoded between other work; the compaction is labelled with the slot the
+    // state was captured at, which later applies do not change.
+    this.snapshotting = true;
+    machine.snapshotInSlices(() => new Promise((resolve) => setImmediate(resolve))).then(
+      (data) => {
+        this.snapshotting = false;
+        if (!this.failed) this.step({ type: 'compact', throughSlot, data });
+      },
+      (error: unknown) => {
+        this.snapshotting = false;
+        this.fail(error);
+      },
+    );
   }
 
   private drawSnapshotDue(): number {

@@ -10,6 +10,13 @@ export interface StateMachine<Command, Output> {
   apply(command: Command, slot: Slot): Output;
   /** The whole state as bytes, enough for `restore` on another replica. */
   snapshot(): Uint8Array;
+  /**
+   * Optional: the bytes `snapshot()` would return now, made over several turns
+   * (awaiting `yieldTurn` between pieces) so a large state does not stall the
+   * node. It must capture the state before it returns; commands applied while
+   * it runs must not show in the result.
+   */
+  snapshotInSlices?(yieldTurn: () => Promise<void>): Promise<Uint8Array>;
   /** Replaces the whole state with one produced by `snapshot`. */
   restore(snapshot: Uint8Array): void;
 }

@@ -375,3 +375,50 @@ test('snapshotEarlier brings each snapshot forward by the amount it draws, drawn
   const sizes = log.durable.flatMap((r) => (r.kind === 'snapshot' ? [(JSON.parse(new TextDecoder().decode(r.data)) as string[]).length] : []));
   assert.deepEqual(sizes, [2, 6, 7]);
 });
+
+/** Texts whose snapshots are made over several turns, as the KV store's are. */
+class SlicedTexts extends Texts {
+  slicedSnapshots = 0;
+  async snapshotInSlices(yieldTurn: () => Promise<void>): Promise<Uint8Array> {
+    const captured = [...this.texts];
+    this.slicedSnapshots += 1;
+    for (let i = 0; i < 3; i += 1) await yieldTurn();
+    return new TextEncoder().encode(JSON.stringify(captured));
+  }
+}
+
+test('a snapshot made in slices is labelled with the slot it was captured at, while commands go on being applied', async () => {
+  const log = new ManualLog();
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
+  const machine = new SlicedTexts();
+  const driver = new ReplicaDriver<Cmd, number>({
+    replica,
+    log,
+    peers: { send: () => undefined },
+    stateMachine: machine,
+    commandId: (c) => c.id,
+    snapshotEverySlots: 3,
+    now: () => 0,
+    onFatal: (e) => assert.fail(String(e)),
+    batchProposals: false,
+  });
+  driver.step({ type: 'campaign' });
+  await log.settle();
+  for (let i = 0; i < 20; i += 1) {
+    const output = driver.propose({ id: `c${i}`, text: `c${i}` }, 1_000);
+    await log.settle();
+    await output;
+  }
+  for (let i = 0; i < 5; i += 1) {
+    await flush();
+    await log.settle();
+  }
+  const snapshots = log.durable.filter((r) => r.kind === 'snapshot');
+  assert.ok(machine.slicedSnapshots >= 2 && snapshots.length === machine.slicedSnapshots, `${machine.slicedSnapshots} sliced snapshots, ${snapshots.length} recorded`);
+  for (const record of snapshots) {
+    if (record.kind !== 'snapshot') continue;
+    const texts = JSON.parse(new TextDecoder().decode(record.data)) as string[];
+    assert.equal(texts.length, record.throughSlot, `snapshot through slot ${record.throughSlot} holds ${texts.length} commands`);
+  }
+  assert.equal(machine.texts.length, 20);
+});
