@@ -108,8 +108,8 @@ export interface KvSnapshotState {
   readonly leases: readonly SnapshotLease[];
 }
 
-/** Bytes of output between two pauses of `encodeKvSnapshotSlices`: about a millisecond of work. */
-export const SNAPSHOT_SLICE_BYTES = 256 * 1024;
+/** Bytes of output between two pauses of `encodeKvSnapshotSlices`: well under a millisecond of work on an idle core. */
+export const SNAPSHOT_SLICE_BYTES = 64 * 1024;
 
 export function encodeKvSnapshot(state: KvSnapshotState): Uint8Array {
   const slices = encodeKvSnapshotSlices(state, Number.POSITIVE_INFINITY);
