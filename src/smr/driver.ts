@@ -329,21 +329,35 @@ export class ReplicaDriver<C, O> {
         this.stepProposals();
         if ((this.queue.length === 0 && this.deferred.length < DEFERRED_RECORDS_MAX) || this.failed) break;
         const batch = this.queue.splice(0, this.queue.length);
-        // The last write made every earlier record durable, so the first step of
-        // this batch needs only its own records, and only if it says so.
-        const head = batch[0];
+        // The last write made every earlier record durable. Leading steps that
+        // record only decisions (or nothing) are then as enqueue treats them:
+        // their effects go now and their decisions ride on the next write. Were
+        // their records synced here, a proposal arriving meanwhile would wait
+        // for that sync.
+        let first = 0;
+        for (; first < batch.length && !this.failed; first += 1) {
+          const ready = batch[first] as Ready<C>;
+          const decisionsOnly = ready.persist.every((r) => r.kind === 'decide');
+          if (!decisionsOnly || (ready.ownRecordsFirst && ready.persist.length > 0)) break;
+          for (const record of ready.persist) this.deferred.push(record);
+          this.release(ready.afterDurable);
+        }
+        if (this.failed) break;
+        // The first other step needs only its own records, and only if it says so.
+        const head = batch[first];
         if (head !== undefined && !head.ownRecordsFirst && head.afterDurable.length > 0) {
-          batch[0] = { persist: head.persist, afterDurable: [], ownRecordsFirst: false };
+          batch[first] = { persist: head.persist, afterDurable: [], ownRecordsFirst: false };
           this.release(head.afterDurable);
           if (this.failed) break;
         }
-        const records = [...this.deferred.splice(0, this.deferred.length), ...batch.flatMap((ready) => ready.persist)];
+        if (first === batch.length && this.deferred.length < DEFERRED_RECORDS_MAX) continue;
+        const records = [...this.deferred.splice(0, this.deferred.length), ...batch.slice(first).flatMap((ready) => ready.persist)];
         if (records.length > 0) {
           await this.options.log.append(records);
           this.stats.syncs += 1;
           this.stats.recordsPersisted += records.length;
         }
-        for (const ready of batch) this.release(ready.afterDurable);
+        for (const ready of batch.slice(first)) this.release(ready.afterDurable);
       }
     } catch (error) {
       // A failed fsync leaves the disk state unknown: continuing could break a

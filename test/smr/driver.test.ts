@@ -160,6 +160,35 @@ test('a decided command is applied without a sync of its own, and its decision r
   await assert.rejects(second, TimeoutError);
 });
 
+test('a decision that arrives while the leader\'s own vote is being written gets no sync of its own either', async () => {
+  const log = new ManualLog();
+  const sent: Message<Cmd>[] = [];
+  const { driver, machine } = await makeLeader(log, sent, { batchProposals: false });
+  const first = driver.propose({ id: 'a', text: 'a' }, 1_000);
+  await flush();
+  const accept = sent.find((m) => m.type === 'accept' && m.to === 'n2');
+  assert.ok(accept !== undefined && accept.type === 'accept', 'the accept left while the vote is written');
+  // The follower answers before the leader's own sync completes.
+  driver.receive({ type: 'accepted', from: nodeId('n2'), to: accept.from, ballot: accept.ballot, slot: accept.slot });
+  assert.equal(log.pending, 1);
+  assert.deepEqual(machine.texts, [], 'not before the leader\'s own vote is durable');
+  await log.completeAll();
+  assert.equal(await first, 1);
+  assert.equal(log.pending, 0, 'no write was issued for the decision alone');
+  assert.ok(!log.durable.some((r) => r.kind === 'decide'));
+  // So a proposal made now is stepped, and its accepts sent, at once.
+  sent.length = 0;
+  const second = driver.propose({ id: 'b', text: 'b' }, 1_000);
+  await flush();
+  assert.equal(acceptsTo(sent, 'n2').length, 1, 'the next accept did not wait for a sync');
+  await log.completeAll();
+  const decideAt = log.durable.findIndex((r) => r.kind === 'decide' && r.slot === accept.slot);
+  const nextVoteAt = log.durable.findIndex((r) => r.kind === 'accept' && r.slot > accept.slot);
+  assert.ok(decideAt >= 0 && nextVoteAt > decideAt, 'the decision is written before the next vote, in one write');
+  driver.close();
+  await assert.rejects(second, TimeoutError);
+});
+
 test('a proposal on a node that knows no leader is rejected at once with NotLeaderError', async () => {
   const { driver } = makeNode(members[1] as NodeId, new ManualLog(), [], () => 0);
   await assert.rejects(driver.propose({ id: 'x', text: 'x' }, 1_000), NotLeaderError);
