@@ -65,6 +65,21 @@ function bootstrapped(voters: NodeId[]) {
 }
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A single-voter driver on `log` and `machine`, which leads once it campaigns. */
+function soloDriver(log: ManualLog, machine: Texts, options: Partial<DriverOptions<Cmd, number>> & { snapshotEverySlots: number }): ReplicaDriver<Cmd, number> {
+  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
+  return new ReplicaDriver<Cmd, number>({
+    replica,
+    log,
+    peers: { send: () => undefined },
+    stateMachine: machine,
+    commandId: (c) => c.id,
+    now: () => 0,
+    onFatal: (e) => assert.fail(String(e)),
+    ...options,
+  });
+}
 const members = [nodeId('n1'), nodeId('n2'), nodeId('n3')];
 
 function makeNode(
@@ -229,19 +244,21 @@ test('TimeoutError is what an expired proposal gets', async () => {
   await assert.rejects(pending, TimeoutError);
 });
 
+/** Checks that each snapshot record holds one command per slot through its label; returns how many there are. */
+function snapshotsHoldTheirSlots(log: ManualLog): number {
+  const snapshots = log.durable.flatMap((r) => (r.kind === 'snapshot' ? [r] : []));
+  for (const record of snapshots) {
+    const texts = JSON.parse(new TextDecoder().decode(record.data)) as string[];
+    assert.equal(texts.length, record.throughSlot, `snapshot through slot ${record.throughSlot} holds ${texts.length} commands`);
+  }
+  return snapshots.length;
+}
+
 test('a snapshot holds exactly the state of the slot it is labelled with, even while applies wait for a sync', async () => {
   const log = new ManualLog();
-  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
   const machine = new Texts();
-  const driver = new ReplicaDriver<Cmd, number>({
-    replica,
-    log,
-    peers: { send: () => undefined },
-    stateMachine: machine,
-    commandId: (c) => c.id,
+  const driver = soloDriver(log, machine, {
     snapshotEverySlots: 3,
-    now: () => 0,
-    onFatal: (e) => assert.fail(String(e)),
     // One slot per proposal, so many slots are decided while the first sync is in flight.
     batchProposals: false,
   });
@@ -250,13 +267,7 @@ test('a snapshot holds exactly the state of the slot it is labelled with, even w
   // the replica has emitted their applies, the state machine has not run them.
   for (let i = 0; i < 20; i += 1) void driver.propose({ id: `c${i}`, text: `c${i}` }, 1_000);
   await log.settle();
-  const snapshots = log.durable.filter((r) => r.kind === 'snapshot');
-  assert.ok(snapshots.length >= 2, 'snapshots were taken');
-  for (const record of snapshots) {
-    if (record.kind !== 'snapshot') continue;
-    const texts = JSON.parse(new TextDecoder().decode(record.data)) as string[];
-    assert.equal(texts.length, record.throughSlot, `snapshot through slot ${record.throughSlot} holds ${texts.length} commands`);
-  }
+  assert.ok(snapshotsHoldTheirSlots(log) >= 2, 'snapshots were taken');
 });
 
 /** A leader of n1's ballot 0 whose prepare round is durable and answered; `sent` is cleared. */
@@ -350,17 +361,9 @@ test('a proposal still waiting for its turn when the driver closes is rejected a
 
 test('a snapshot follows applied commands as well as slots, so batching cannot let the log grow past the bound', async () => {
   const log = new ManualLog();
-  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
   const machine = new Texts();
-  const driver = new ReplicaDriver<Cmd, number>({
-    replica,
-    log,
-    peers: { send: () => undefined },
-    stateMachine: machine,
-    commandId: (c) => c.id,
+  const driver = soloDriver(log, machine, {
     snapshotEverySlots: 5,
-    now: () => 0,
-    onFatal: (e) => assert.fail(String(e)),
   });
   driver.step({ type: 'campaign' });
   await log.settle();
@@ -377,20 +380,12 @@ test('a snapshot follows applied commands as well as slots, so batching cannot l
 
 test('snapshotEarlier brings each snapshot forward by the amount it draws, drawn afresh after every snapshot', async () => {
   const log = new ManualLog();
-  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
   const machine = new Texts();
   const draws = [2, 0, 3];
-  const driver = new ReplicaDriver<Cmd, number>({
-    replica,
-    log,
-    peers: { send: () => undefined },
-    stateMachine: machine,
-    commandId: (c) => c.id,
+  const driver = soloDriver(log, machine, {
     snapshotEverySlots: 4,
     snapshotEarlier: () => draws.shift() ?? 0,
     batchProposals: false,
-    now: () => 0,
-    onFatal: (e) => assert.fail(String(e)),
   });
   driver.step({ type: 'campaign' });
   await log.settle();
@@ -418,17 +413,9 @@ class SlicedTexts extends Texts {
 
 test('a snapshot made in slices is labelled with the slot it was captured at, while commands go on being applied', async () => {
   const log = new ManualLog();
-  const replica = new Replica<Cmd>({ ...DEFAULT_TIMING, self: nodeId('solo'), members: [nodeId('solo')], seed: 1 }, bootstrapped([nodeId('solo')]));
   const machine = new SlicedTexts();
-  const driver = new ReplicaDriver<Cmd, number>({
-    replica,
-    log,
-    peers: { send: () => undefined },
-    stateMachine: machine,
-    commandId: (c) => c.id,
+  const driver = soloDriver(log, machine, {
     snapshotEverySlots: 3,
-    now: () => 0,
-    onFatal: (e) => assert.fail(String(e)),
     batchProposals: false,
   });
   driver.step({ type: 'campaign' });
@@ -442,12 +429,7 @@ test('a snapshot made in slices is labelled with the slot it was captured at, wh
     await flush();
     await log.settle();
   }
-  const snapshots = log.durable.filter((r) => r.kind === 'snapshot');
-  assert.ok(machine.slicedSnapshots >= 2 && snapshots.length === machine.slicedSnapshots, `${machine.slicedSnapshots} sliced snapshots, ${snapshots.length} recorded`);
-  for (const record of snapshots) {
-    if (record.kind !== 'snapshot') continue;
-    const texts = JSON.parse(new TextDecoder().decode(record.data)) as string[];
-    assert.equal(texts.length, record.throughSlot, `snapshot through slot ${record.throughSlot} holds ${texts.length} commands`);
-  }
+  const recorded = snapshotsHoldTheirSlots(log);
+  assert.ok(machine.slicedSnapshots >= 2 && recorded === machine.slicedSnapshots, `${machine.slicedSnapshots} sliced snapshots, ${recorded} recorded`);
   assert.equal(machine.texts.length, 20);
 });
