@@ -166,6 +166,34 @@ test('a linearizable read is served only after a quorum confirms the leader', ()
   assert.deepEqual(ready, [1]);
 });
 
+test('a follower answers a new read round and one heartbeat per tick, not every commit notice', () => {
+  const { cluster } = makeCluster(three);
+  cluster.input(N('n1'), { type: 'campaign' });
+  settle(cluster);
+  const acks: number[] = [];
+  cluster.observe((event) => {
+    if (event.type === 'sent' && event.message.type === 'heartbeat-ack' && event.node === N('n2')) acks.push(event.message.readRound);
+  });
+  let notices = 0;
+  cluster.observe((event) => {
+    if (event.type === 'sent' && event.message.type === 'heartbeat' && event.message.to === N('n2')) notices += 1;
+  });
+  for (let i = 0; i < 3; i += 1) {
+    cluster.propose(N('n1'), [`c${i}`]);
+    settle(cluster);
+  }
+  assert.ok(notices >= 3, `the leader announced each decision (${notices} heartbeats)`);
+  assert.deepEqual(acks, [], 'no answer to notices within the tick already answered');
+  cluster.input(N('n1'), { type: 'read', id: 1 });
+  settle(cluster);
+  assert.deepEqual(acks, [1], 'a new read round is answered at once');
+  cluster.tickAll();
+  cluster.tickAll();
+  settle(cluster);
+  assert.equal(acks.length, 2, 'the heartbeat of a later tick is answered');
+  assert.deepEqual(log(cluster, N('n2')), ['c0', 'c1', 'c2']);
+});
+
 test('a new leader serves a read only after the slots its phase 1 recovered, even beyond its pipeline', () => {
   const { cluster } = makeCluster(three);
   cluster.input(N('n1'), { type: 'campaign' });

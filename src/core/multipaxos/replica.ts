@@ -107,6 +107,8 @@ export class Replica<C> {
   private electionDeadline = 0;
   private lastLeaderContact = Number.NEGATIVE_INFINITY;
   private catchupRetryTick = 0;
+  /** The last heartbeat this follower answered: its ballot, read round and tick. */
+  private lastAck: { ballot: Ballot; readRound: number; tick: number } | null = null;
   private readonly random: Random;
   private persist: DurableRecord<C>[] = [];
   /** See Ready.ownRecordsFirst. */
@@ -404,14 +406,23 @@ export class Replica<C> {
       return;
     }
     this.followLeader(m.from, m.ballot);
-    this.send({
-      type: 'heartbeat-ack',
-      from: this.config.self,
-      to: m.from,
-      ballot: m.ballot,
-      readRound: m.readRound,
-      decidedThrough: this.decidedThrough,
-    });
+    // A heartbeat that only announces decisions (the leader sends one after each
+    // decision no accept carried) needs no answer: the leader counts answers
+    // only for new read rounds, and for liveness and progress, which one answer
+    // per tick covers. So answer a new ballot, a new read round, or the first
+    // heartbeat of a tick.
+    const last = this.lastAck;
+    if (last === null || compareBallots(last.ballot, m.ballot) !== 0 || m.readRound > last.readRound || this.now > last.tick) {
+      this.lastAck = { ballot: m.ballot, readRound: m.readRound, tick: this.now };
+      this.send({
+        type: 'heartbeat-ack',
+        from: this.config.self,
+        to: m.from,
+        ballot: m.ballot,
+        readRound: m.readRound,
+        decidedThrough: this.decidedThrough,
+      });
+    }
     this.learnCommitted(m.from, m.ballot, m.commitThrough);
   }
 
