@@ -19,7 +19,8 @@
  * replays to the same durable state (`covers` checks exactly that). A snapshot
  * received from another replica is not covered, so it is saved before `append`
  * returns, as before. One compaction runs at a time, and a failed background
- * save or rewrite fails the next `append` (or `close`) with its error.
+ * save or rewrite fails the next `append` with its error (or `close`, if no
+ * append came to report it).
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -50,8 +51,11 @@ export class NodeStorage<C> implements DurableLog<C> {
   private walTail: Promise<unknown> = Promise.resolve();
   /** A compaction saving its snapshot and then rewriting the log, if one runs. */
   private compaction: Promise<void> | null = null;
-  /** The error a background compaction failed with; every later append fails with it. */
-  private failure: { readonly error: unknown } | null = null;
+  /**
+   * The error a background compaction failed with: every later append fails
+   * with it, and `close` too if no append has reported it yet.
+   */
+  private failure: { readonly error: unknown; reported: boolean } | null = null;
 
   private constructor(
     private readonly wal: WriteAheadLog,
@@ -125,7 +129,7 @@ export class NodeStorage<C> implements DurableLog<C> {
     await this.settled();
     await this.wal.close();
     await this.snapshots.close();
-    this.throwIfFailed();
+    if (this.failure !== null && !this.failure.reported) this.throwIfFailed();
   }
 
   private async appendRun(run: readonly DurableRecord<C>[]): Promise<void> {
@@ -149,7 +153,7 @@ export class NodeStorage<C> implements DurableLog<C> {
     };
     return work()
       .catch((error: unknown) => {
-        this.failure ??= { error };
+        this.failure ??= { error, reported: false };
       })
       .finally(() => {
         this.compaction = null;
@@ -170,7 +174,9 @@ export class NodeStorage<C> implements DurableLog<C> {
   }
 
   private throwIfFailed(): void {
-    if (this.failure !== null) throw this.failure.error;
+    if (this.failure === null) return;
+    this.failure.reported = true;
+    throw this.failure.error;
   }
 
   private encode(record: DurableRecord<C>): Uint8Array {

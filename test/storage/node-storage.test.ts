@@ -77,29 +77,36 @@ describe('NodeStorage compaction', () => {
         const { nodeCommandCodec } = await import(${JSON.stringify(command)});
         const dir = process.argv[1];
         const out = {};
-        const { storage } = await NodeStorage.open(dir, nodeCommandCodec);
         const decide = (at) => ({ kind: 'decide', slot: at, value: { kind: 'noop' } });
-        await storage.append([decide(1), decide(2), decide(3)]);
-        await storage.append([{ kind: 'snapshot', throughSlot: 3, data: new Uint8Array(64 * 1024), configs: [] }]);
-        out.snapshotAppended = true;
-        await storage.settled();
-        await storage.append([decide(4)]).catch((error) => { out.append = error.message; });
-        await storage.close().catch((error) => { out.close = error.message; });
+        const failOnce = async (at, appendAfter) => {
+          const { storage } = await NodeStorage.open(at, nodeCommandCodec);
+          await storage.append([decide(1), decide(2), decide(3)]);
+          await storage.append([{ kind: 'snapshot', throughSlot: 3, data: new Uint8Array(64 * 1024), configs: [] }]);
+          out.snapshotAppended = true;
+          await storage.settled();
+          if (appendAfter) await storage.append([decide(4)]).catch((error) => { out.append = error.message; });
+          await storage.close().then(() => { out[appendAfter ? 'closedAfterAppend' : 'closed'] = 'ok'; }, (error) => { out[appendAfter ? 'closedAfterAppend' : 'closed'] = error.message; });
+        };
+        await failOnce(dir + '/a', true);
+        await failOnce(dir + '/b', false);
         console.log(JSON.stringify(out));`;
       const child = spawnSync('bash', ['-c', 'ulimit -f 16 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, dir], {
         encoding: 'utf8',
         timeout: 10_000,
       });
       assert.equal(child.status, 0, child.stderr);
-      const out = JSON.parse(child.stdout) as { snapshotAppended?: boolean; append?: string; close?: string };
+      const out = JSON.parse(child.stdout) as { snapshotAppended?: boolean; append?: string; closedAfterAppend?: string; closed?: string };
       assert.equal(out.snapshotAppended, true);
-      const failure = new RegExp(`writing ${join(dir, 'snap', '0000000000000003.snap.tmp')} failed: EFBIG`);
-      assert.match(out.append ?? '', failure);
-      assert.match(out.close ?? '', failure);
-      const { storage, durable } = await NodeStorage.open(dir, nodeCommandCodec);
-      await storage.close();
-      assert.equal(durable.compactedThrough, 0);
-      assert.deepEqual([...durable.decided.keys()], [1, 2, 3]);
+      const failure = (at: string): RegExp => new RegExp(`writing ${join(dir, at, 'snap', '0000000000000003.snap.tmp')} failed: EFBIG`);
+      assert.match(out.append ?? '', failure('a'));
+      assert.equal(out.closedAfterAppend, 'ok', 'a failure the append reported is not reported again');
+      assert.match(out.closed ?? '', failure('b'), 'a failure no append reported is reported by close');
+      for (const at of ['a', 'b']) {
+        const { storage, durable } = await NodeStorage.open(join(dir, at), nodeCommandCodec);
+        await storage.close();
+        assert.equal(durable.compactedThrough, 0);
+        assert.deepEqual([...durable.decided.keys()], [1, 2, 3]);
+      }
     }));
 });
 
