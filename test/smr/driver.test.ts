@@ -2,7 +2,7 @@
 // readers, snapshots, and what happens when the disk fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeId, type NodeId } from '../../src/core/ids.js';
+import { nodeId, type NodeId, type Slot } from '../../src/core/ids.js';
 import { replayRecords } from '../../src/core/multipaxos/durable.js';
 import { bootstrapMembership } from '../../src/core/multipaxos/membership.js';
 import { Replica } from '../../src/core/multipaxos/replica.js';
@@ -150,16 +150,29 @@ test('a promise and a vote leave only once durable, a leader\'s accepts go out w
   assert.deepEqual(await Promise.all(outputs), [1, 2, 3]);
 });
 
+/** Answers, as follower `from`, the accept the leader sent it; returns that accept. */
+function answerAccept(driver: ReplicaDriver<Cmd, number>, sent: readonly Message<Cmd>[], from: string): Extract<Message<Cmd>, { type: 'accept' }> {
+  const accept = sent.find((m): m is Extract<Message<Cmd>, { type: 'accept' }> => m.type === 'accept' && m.to === from);
+  assert.ok(accept !== undefined, `no accept was sent to ${from}`);
+  driver.receive({ type: 'accepted', from: nodeId(from), to: accept.from, ballot: accept.ballot, slot: accept.slot });
+  return accept;
+}
+
+/** The decision of `slot` went to the log ahead of the next slot's vote (it rode on that write). */
+function assertDecisionBeforeNextVote(log: ManualLog, slot: Slot): void {
+  const decideAt = log.durable.findIndex((r) => r.kind === 'decide' && r.slot === slot);
+  const nextVoteAt = log.durable.findIndex((r) => r.kind === 'accept' && r.slot > slot);
+  assert.ok(decideAt >= 0 && nextVoteAt > decideAt, 'the decision is written before the next vote, in one write');
+}
+
 test('a decided command is applied without a sync of its own, and its decision record rides on the next write', async () => {
   const log = new ManualLog();
   const sent: Message<Cmd>[] = [];
   const { driver, machine } = await makeLeader(log, sent, { batchProposals: false });
   const first = driver.propose({ id: 'a', text: 'a' }, 1_000);
   await log.completeAll(); // the leader's own vote
-  const accept = sent.find((m) => m.type === 'accept' && m.to === 'n2');
-  assert.ok(accept !== undefined && accept.type === 'accept');
   const syncsBefore = log.syncs.length;
-  driver.receive({ type: 'accepted', from: nodeId('n2'), to: accept.from, ballot: accept.ballot, slot: accept.slot });
+  const accept = answerAccept(driver, sent, 'n2');
   assert.equal(await first, 1, 'applied at once: the value is chosen on durable votes');
   assert.deepEqual(machine.texts, ['a']);
   assert.equal(log.pending, 0, 'no write was issued for the decision alone');
@@ -168,9 +181,7 @@ test('a decided command is applied without a sync of its own, and its decision r
   // The next proposal's write carries the deferred decision first.
   const second = driver.propose({ id: 'b', text: 'b' }, 1_000);
   await log.completeAll();
-  const decideAt = log.durable.findIndex((r) => r.kind === 'decide' && r.slot === accept.slot);
-  const nextVoteAt = log.durable.findIndex((r) => r.kind === 'accept' && r.slot > accept.slot);
-  assert.ok(decideAt >= 0 && nextVoteAt > decideAt, 'the decision is written before the next vote, in one write');
+  assertDecisionBeforeNextVote(log, accept.slot);
   driver.close();
   await assert.rejects(second, TimeoutError);
 });
@@ -181,10 +192,8 @@ test('a decision that arrives while the leader\'s own vote is being written gets
   const { driver, machine } = await makeLeader(log, sent, { batchProposals: false });
   const first = driver.propose({ id: 'a', text: 'a' }, 1_000);
   await flush();
-  const accept = sent.find((m) => m.type === 'accept' && m.to === 'n2');
-  assert.ok(accept !== undefined && accept.type === 'accept', 'the accept left while the vote is written');
-  // The follower answers before the leader's own sync completes.
-  driver.receive({ type: 'accepted', from: nodeId('n2'), to: accept.from, ballot: accept.ballot, slot: accept.slot });
+  // The accept left while the vote is written, and the follower answers before the leader's own sync completes.
+  const accept = answerAccept(driver, sent, 'n2');
   assert.equal(log.pending, 1);
   assert.deepEqual(machine.texts, [], 'not before the leader\'s own vote is durable');
   await log.completeAll();
@@ -197,9 +206,7 @@ test('a decision that arrives while the leader\'s own vote is being written gets
   await flush();
   assert.equal(acceptsTo(sent, 'n2').length, 1, 'the next accept did not wait for a sync');
   await log.completeAll();
-  const decideAt = log.durable.findIndex((r) => r.kind === 'decide' && r.slot === accept.slot);
-  const nextVoteAt = log.durable.findIndex((r) => r.kind === 'accept' && r.slot > accept.slot);
-  assert.ok(decideAt >= 0 && nextVoteAt > decideAt, 'the decision is written before the next vote, in one write');
+  assertDecisionBeforeNextVote(log, accept.slot);
   driver.close();
   await assert.rejects(second, TimeoutError);
 });
