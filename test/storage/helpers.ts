@@ -3,6 +3,7 @@
  * removed, deterministic payloads, and the harnesses that let one contract
  * suite drive both the file log and its in-memory twin.
  */
+import { crc32 } from 'node:zlib';
 import { cp, mkdtemp, open, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,20 @@ export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The header of a version-1 segment (the old format): magic | version 1 |
+ * flags (base) | sequence 1 as u64 | crc32 of the 16 bytes before it.
+ */
+export function versionOneSegmentHeader(): Buffer {
+  const header = Buffer.alloc(20);
+  header.writeUInt32LE(0x574e5953, 0);
+  header.writeUInt16LE(1, 4);
+  header.writeUInt16LE(1, 6);
+  header.writeBigUInt64LE(1n, 8);
+  header.writeUInt32LE(crc32(header.subarray(0, 16)), 16);
+  return header;
 }
 
 export function bytes(text: string): Uint8Array {

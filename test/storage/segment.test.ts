@@ -21,7 +21,7 @@ import {
   WRITE_FLAG_SEAL,
   WRITE_HEADER_BYTES,
 } from '../../src/storage/segment.js';
-import { bytes, texts } from './helpers.js';
+import { bytes, texts, versionOneSegmentHeader } from './helpers.js';
 
 const salt = usableSalt(0x5eed);
 
@@ -76,13 +76,7 @@ describe('segment format', () => {
   });
 
   it('a segment of the old format (version 1) is refused with a message that says so', () => {
-    // Version 1: magic | version 1 | flags (base) | sequence u64 | crc32 of the 16 bytes before it.
-    const v1 = Buffer.alloc(20);
-    v1.writeUInt32LE(0x574e5953, 0);
-    v1.writeUInt16LE(1, 4);
-    v1.writeUInt16LE(1, 6);
-    v1.writeBigUInt64LE(1n, 8);
-    v1.writeUInt32LE(crc32(v1.subarray(0, 16)), 16);
+    const v1 = versionOneSegmentHeader();
     assert.throws(
       () => decodeSegmentHeader(v1, 'old.seg', 1),
       corruptOld('old.seg'),

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { crc32 } from 'node:zlib';
 import { CorruptLogError } from '../../src/storage/errors.js';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, segmentFileName, WRITE_FLAG_SEAL, WRITE_HEADER_BYTES } from '../../src/storage/segment.js';
 import { FileWal } from '../../src/storage/wal.js';
-import { bytes, hexes, payload, withTempDir } from './helpers.js';
+import { bytes, hexes, payload, versionOneSegmentHeader, withTempDir } from './helpers.js';
 
 const small = { segmentBytesMax: 256 };
 
@@ -298,12 +297,7 @@ describe('FileWal damage is refused, not skipped', () => {
 
   it('a segment of the old format (version 1) is refused with a message that says so', () =>
     withTempDir(async (dir) => {
-      const v1 = Buffer.alloc(20);
-      v1.writeUInt32LE(0x574e5953, 0);
-      v1.writeUInt16LE(1, 4);
-      v1.writeUInt16LE(1, 6);
-      v1.writeBigUInt64LE(1n, 8);
-      v1.writeUInt32LE(crc32(v1.subarray(0, 16)), 16);
+      const v1 = versionOneSegmentHeader();
       const path = join(dir, segmentFileName(1));
       await writeFile(path, Buffer.concat([v1, Buffer.from('0400000000000000abcd', 'hex')]));
       await assert.rejects(recover(dir), expectCorrupt(path, /byte offset 4: segment format version 1, written by an older build/));
