@@ -118,6 +118,16 @@ interface Waiter<T> {
 /** Deferred decision records are written by themselves once this many wait. */
 const DEFERRED_RECORDS_MAX = 256;
 
+/**
+ * A step that records only decisions, and whose effects need only earlier
+ * records: decisions are facts a quorum's durable votes already hold, so once
+ * every earlier record is durable its effects may go and its records ride on
+ * the next write (a crash before it only means asking for them again).
+ */
+function decisionsOnly<C>(ready: Ready<C>): boolean {
+  return !ready.ownRecordsFirst && ready.persist.length > 0 && ready.persist.every((r) => r.kind === 'decide');
+}
+
 export class ReplicaDriver<C, O> {
   private readonly options: DriverOptions<C, O>;
   private readonly queue: Ready<C>[] = [];
@@ -301,10 +311,7 @@ export class ReplicaDriver<C, O> {
     // step whose effects wait only for earlier records (Ready.ownRecordsFirst)
     // releases them now, while its own records are written.
     const earlierDurable = this.queue.length === 0 && !this.writing;
-    if (earlierDurable && !ready.ownRecordsFirst && ready.persist.length > 0 && ready.persist.every((r) => r.kind === 'decide')) {
-      // Only decisions: facts a quorum's durable votes already hold, so their
-      // records need no sync of their own; they ride on the next write (a crash
-      // before it only means asking for them again).
+    if (earlierDurable && decisionsOnly(ready)) {
       for (const record of ready.persist) this.deferred.push(record);
       this.release(ready.afterDurable);
       if (!this.writing && (this.queue.length > 0 || this.deferred.length >= DEFERRED_RECORDS_MAX)) void this.drain();
@@ -330,15 +337,14 @@ export class ReplicaDriver<C, O> {
         if ((this.queue.length === 0 && this.deferred.length < DEFERRED_RECORDS_MAX) || this.failed) break;
         const batch = this.queue.splice(0, this.queue.length);
         // The last write made every earlier record durable. Leading steps that
-        // record only decisions (or nothing) are then as enqueue treats them:
+        // record nothing or only decisions are then as enqueue treats them:
         // their effects go now and their decisions ride on the next write. Were
         // their records synced here, a proposal arriving meanwhile would wait
         // for that sync.
         let first = 0;
         for (; first < batch.length && !this.failed; first += 1) {
           const ready = batch[first] as Ready<C>;
-          const decisionsOnly = ready.persist.every((r) => r.kind === 'decide');
-          if (!decisionsOnly || (ready.ownRecordsFirst && ready.persist.length > 0)) break;
+          if (ready.persist.length > 0 && !decisionsOnly(ready)) break;
           for (const record of ready.persist) this.deferred.push(record);
           this.release(ready.afterDurable);
         }
