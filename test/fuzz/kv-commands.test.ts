@@ -21,6 +21,7 @@ import { KvStateMachine } from '../../src/kv/kv-state-machine.js';
 import type { KvCommand } from '../../src/kv/types.js';
 import { isKvCommandShape } from '../../src/server/command-shape.js';
 import { nodeCommandCodec } from '../../src/server/command.js';
+import { kvCommandArbitrary } from '../kv/arbitraries.js';
 import { fuzzParameters, Tally } from './fuzz-options.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -31,66 +32,10 @@ const key = fc.oneof(
   fc.uint8Array({ minLength: 0, maxLength: 4 }),
 );
 const rangeEnd = fc.oneof(fc.constant(Uint8Array.from([0])), key);
-const bool = fc.boolean();
-const optionalKeys = { requiredKeys: [] as never[] };
-
-const range = fc.record(
-  {
-    key,
-    rangeEnd,
-    limit: int,
-    revision: int,
-    sortOrder: fc.constantFrom('NONE', 'ASCEND', 'DESCEND'),
-    sortTarget: fc.constantFrom('KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'),
-    serializable: bool,
-    keysOnly: bool,
-    countOnly: bool,
-    minModRevision: int,
-    maxModRevision: int,
-    minCreateRevision: int,
-    maxCreateRevision: int,
-  },
-  { requiredKeys: ['key'] },
-);
-const put = fc.record({ key, value: fc.uint8Array({ maxLength: 8 }), lease: fc.oneof(int, small), prevKv: bool, ignoreValue: bool, ignoreLease: bool }, { requiredKeys: ['key'] });
-const deleteRange = fc.record({ key, rangeEnd, prevKv: bool }, { requiredKeys: ['key'] });
-const compare = fc.oneof(
-  fc.record({ key, result: fc.constantFrom('EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'), target: fc.constant('VERSION'), version: int }),
-  fc.record({ key, result: fc.constantFrom('EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'), target: fc.constant('CREATE'), createRevision: int }),
-  fc.record({ key, result: fc.constantFrom('EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'), target: fc.constant('MOD'), modRevision: int, rangeEnd }),
-  fc.record({ key, result: fc.constantFrom('EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'), target: fc.constant('VALUE'), value: fc.uint8Array({ maxLength: 4 }) }),
-  fc.record({ key, result: fc.constantFrom('EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'), target: fc.constant('LEASE'), lease: int }),
-);
-
-const { txn } = fc.letrec<{ txn: unknown; op: unknown }>((tie) => ({
-  txn: fc.record(
-    { compare: fc.array(compare, { maxLength: 3 }), success: fc.array(tie('op'), { maxLength: 3 }), failure: fc.array(tie('op'), { maxLength: 3 }) },
-    optionalKeys,
-  ),
-  op: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.record({ type: fc.constant('range'), request: range }),
-    fc.record({ type: fc.constant('put'), request: put }),
-    fc.record({ type: fc.constant('delete-range'), request: deleteRange }),
-    fc.record({ type: fc.constant('txn'), request: tie('txn') }),
-  ),
-}));
 
 /** Commands; `clock` draws the `now` and `extendMs` fields (wall-clock values a leader stamps). */
 const commandWith = (clock: fc.Arbitrary<number>): fc.Arbitrary<KvCommand> =>
-  fc.oneof(
-  fc.record({ type: fc.constant('range' as const), request: range }),
-  fc.record({ type: fc.constant('put' as const), request: put }),
-  fc.record({ type: fc.constant('put' as const), request: put }),
-  fc.record({ type: fc.constant('delete-range' as const), request: deleteRange }),
-  fc.record({ type: fc.constant('txn' as const), request: txn }),
-  fc.record({ type: fc.constant('compact' as const), request: fc.record({ revision: int, physical: bool }, { requiredKeys: ['revision'] }) }),
-  fc.record({ type: fc.constant('lease-grant' as const), request: fc.record({ ttl: int, id: fc.oneof(int, small) }, { requiredKeys: ['ttl'] }), now: clock }),
-  fc.record({ type: fc.constant('lease-revoke' as const), request: fc.record({ id: fc.oneof(int, small) }) }),
-  fc.record({ type: fc.constant('lease-renew' as const), request: fc.record({ id: fc.oneof(int, small) }), now: clock }),
-  fc.record({ type: fc.constant('lease-expire' as const), ids: fc.array(fc.oneof(int, small), { maxLength: 4 }), now: clock }),
-  fc.record({ type: fc.constant('leader-changed' as const), now: clock, extendMs: clock }),
-  ) as fc.Arbitrary<KvCommand>;
+  kvCommandArbitrary({ key, rangeEnd, value: fc.uint8Array({ maxLength: 8 }), int, leaseId: fc.oneof(int, small), clock });
 
 const command = commandWith(int);
 /** Clock values a real leader could stamp: up to the year 2100 in ms, and election timeouts up to a day. */

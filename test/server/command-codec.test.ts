@@ -14,64 +14,12 @@ import { isKvCommandShape, TXN_DEPTH_MAX } from '../../src/server/command-shape.
 import { nodeCommandCodec, type NodeCommand } from '../../src/server/command.js';
 import { bytesJsonReplacer } from '../../src/smr/bytes-json.js';
 import { isWireError } from '../../src/wire/errors.js';
+import { kvCommandArbitrary } from '../kv/arbitraries.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 const int = fc.oneof(fc.integer({ min: -3, max: 300 }), fc.constantFrom(0, -1, MAX, -MAX, 2 ** 31, -(2 ** 32), 127, 128, 16_383, 16_384), fc.maxSafeInteger(), fc.integer());
 const bytes = fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ minLength: 120, maxLength: 300 }));
-const bool = fc.boolean();
-const optional = { requiredKeys: [] as never[] };
-
-const range = fc.record(
-  {
-    key: bytes,
-    rangeEnd: bytes,
-    limit: int,
-    revision: int,
-    sortOrder: fc.constantFrom('NONE', 'ASCEND', 'DESCEND'),
-    sortTarget: fc.constantFrom('KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'),
-    serializable: bool,
-    keysOnly: bool,
-    countOnly: bool,
-    minModRevision: int,
-    maxModRevision: int,
-    minCreateRevision: int,
-    maxCreateRevision: int,
-  },
-  { requiredKeys: ['key'] },
-);
-const put = fc.record({ key: bytes, value: bytes, lease: int, prevKv: bool, ignoreValue: bool, ignoreLease: bool }, { requiredKeys: ['key'] });
-const deleteRange = fc.record({ key: bytes, rangeEnd: bytes, prevKv: bool }, { requiredKeys: ['key'] });
-const result = fc.constantFrom('EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL');
-const compare = fc.oneof(
-  fc.record({ key: bytes, rangeEnd: bytes, result, target: fc.constant('VERSION'), version: int }, { requiredKeys: ['key', 'result', 'target', 'version'] }),
-  fc.record({ key: bytes, rangeEnd: bytes, result, target: fc.constant('CREATE'), createRevision: int }, { requiredKeys: ['key', 'result', 'target', 'createRevision'] }),
-  fc.record({ key: bytes, rangeEnd: bytes, result, target: fc.constant('MOD'), modRevision: int }, { requiredKeys: ['key', 'result', 'target', 'modRevision'] }),
-  fc.record({ key: bytes, rangeEnd: bytes, result, target: fc.constant('VALUE'), value: bytes }, { requiredKeys: ['key', 'result', 'target', 'value'] }),
-  fc.record({ key: bytes, rangeEnd: bytes, result, target: fc.constant('LEASE'), lease: int }, { requiredKeys: ['key', 'result', 'target', 'lease'] }),
-);
-const { txn } = fc.letrec<{ txn: unknown; op: unknown }>((tie) => ({
-  txn: fc.record({ compare: fc.array(compare, { maxLength: 3 }), success: fc.array(tie('op'), { maxLength: 3 }), failure: fc.array(tie('op'), { maxLength: 3 }) }, optional),
-  op: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.record({ type: fc.constant('range'), request: range }),
-    fc.record({ type: fc.constant('put'), request: put }),
-    fc.record({ type: fc.constant('delete-range'), request: deleteRange }),
-    fc.record({ type: fc.constant('txn'), request: tie('txn') }),
-  ),
-}));
-
-const op = fc.oneof(
-  fc.record({ type: fc.constant('range'), request: range }),
-  fc.record({ type: fc.constant('put'), request: put }),
-  fc.record({ type: fc.constant('delete-range'), request: deleteRange }),
-  fc.record({ type: fc.constant('txn'), request: txn }),
-  fc.record({ type: fc.constant('compact'), request: fc.record({ revision: int, physical: bool }, { requiredKeys: ['revision'] }) }),
-  fc.record({ type: fc.constant('lease-grant'), request: fc.record({ ttl: int, id: int }, { requiredKeys: ['ttl'] }), now: int }),
-  fc.record({ type: fc.constant('lease-revoke'), request: fc.record({ id: int }) }),
-  fc.record({ type: fc.constant('lease-renew'), request: fc.record({ id: int }), now: int }),
-  fc.record({ type: fc.constant('lease-expire'), ids: fc.array(int, { maxLength: 6 }), now: int }),
-  fc.record({ type: fc.constant('leader-changed'), now: int, extendMs: int }),
-) as fc.Arbitrary<KvCommand>;
+const op = kvCommandArbitrary({ key: bytes, rangeEnd: bytes, value: bytes, int, leaseId: int, clock: int });
 
 const id = fc.oneof(fc.constantFrom('n1.m3x9k2.1', 'n2.abc.18446744'), fc.string({ minLength: 1, maxLength: 256, unit: 'grapheme' }).filter((s) => s.length <= 256));
 const command: fc.Arbitrary<NodeCommand> = fc.record({ id, op });
