@@ -61,6 +61,11 @@ interface MemberFile {
   readonly admitted: boolean;
 }
 
+/** The replica's tick: a heartbeat interval is `heartbeatTicks` ticks. */
+function tickMsOf(config: NodeConfig): number {
+  return Math.max(1, Math.floor(config.heartbeatIntervalMs / DEFAULT_TIMING.heartbeatTicks));
+}
+
 async function writeMemberFile(dataDir: string, file: MemberFile): Promise<void> {
   await writeJsonFileDurably(join(dataDir, 'member.json'), file);
 }
@@ -152,7 +157,7 @@ export class SynodNode {
       if (config.initialClusterState === 'existing') peers.set(nodeIdForPeerUrl(config.clusterToken, url(address)), address);
     }
     peers.delete(self);
-    this.tickMs = Math.max(1, Math.floor(config.heartbeatIntervalMs / DEFAULT_TIMING.heartbeatTicks));
+    this.tickMs = tickMsOf(config);
     this.incarnation = `${Date.now().toString(36)}${randomInt(0, 2 ** 32).toString(36)}`;
     this.transport = new TcpTransport<NodeCommand>({
       self,
@@ -205,7 +210,7 @@ export class SynodNode {
     if (recovery.truncated !== null) {
       logger.warn({ ...recovery.truncated }, 'recovered the write-ahead log by cutting off a torn final write that was never acknowledged');
     }
-    const tickMs = Math.max(1, Math.floor(config.heartbeatIntervalMs / DEFAULT_TIMING.heartbeatTicks));
+    const tickMs = tickMsOf(config);
     const replicaConfig: ReplicaConfig = {
       ...DEFAULT_TIMING,
       self: member.node,
