@@ -411,9 +411,7 @@ export class ReplicaDriver<C, O> {
       case 'restore':
         this.options.stateMachine.restore(effect.data);
         this.appliedSlot = effect.throughSlot;
-        this.lastSnapshotSlot = effect.throughSlot;
-        this.appliedCommandsAtSnapshot = this.stats.applied;
-        this.snapshotDue = this.drawSnapshotDue();
+        this.snapshotTaken(effect.throughSlot);
         this.options.onRestored?.(effect.throughSlot);
         return;
       case 'read-ready':
@@ -466,9 +464,7 @@ export class ReplicaDriver<C, O> {
     const slots = this.appliedSlot - this.lastSnapshotSlot;
     const commands = this.stats.applied - this.appliedCommandsAtSnapshot;
     if (slots < this.snapshotDue && commands < this.snapshotDue) return;
-    this.lastSnapshotSlot = this.appliedSlot;
-    this.appliedCommandsAtSnapshot = this.stats.applied;
-    this.snapshotDue = this.drawSnapshotDue();
+    this.snapshotTaken(this.appliedSlot);
     const throughSlot = this.appliedSlot;
     const machine = this.options.stateMachine;
     if (machine.snapshotInSlices === undefined) {
@@ -488,6 +484,13 @@ export class ReplicaDriver<C, O> {
         this.fail(error);
       },
     );
+  }
+
+  /** Counts the slots and commands to the next snapshot from one taken (or restored) at `slot`. */
+  private snapshotTaken(slot: Slot): void {
+    this.lastSnapshotSlot = slot;
+    this.appliedCommandsAtSnapshot = this.stats.applied;
+    this.snapshotDue = this.drawSnapshotDue();
   }
 
   private drawSnapshotDue(): number {
