@@ -49,6 +49,8 @@ export interface ClusterOptions<C, O> {
   readonly replicaFactory?: ReplicaFactory<C>;
   /** Sync every step's records at once (tests, lab); the simulator turns this off. */
   readonly autoSync?: boolean;
+  /** Read leases of `ms` on each node's own clock (ReplicaConfig.readLease); none when absent. */
+  readonly readLease?: { readonly ms: number; readonly clockOf: (node: NodeId) => () => number };
 }
 
 /** What the cluster tells its observer; the simulator checks invariants on these. */
@@ -324,6 +326,7 @@ export class Cluster<C, O> {
       members: node.joining ? [] : this.members,
       // Each incarnation draws different election jitter, deterministically.
       seed: (this.options.seed * 1_000_003 + node.index * 7919 + node.incarnation * 104_729) >>> 0,
+      ...(this.options.readLease === undefined ? {} : { readLease: { ms: this.options.readLease.ms, clock: this.options.readLease.clockOf(node.id) } }),
     };
     const durable = replayRecords(node.durable);
     return this.options.replicaFactory?.(config, durable) ?? new Replica<C>(config, durable);

@@ -79,6 +79,8 @@ export const ACTIVITY_KINDS = [
   'reconfiguration-cut',
   /** Leaders that handed over (a timeout-now) because a change removed them. */
   'hand-over',
+  /** Reads a leader served under its read lease, with no round of its own. */
+  'lease-read',
 ] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 

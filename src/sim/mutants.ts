@@ -14,6 +14,7 @@ import type { DurableState } from '../core/multipaxos/durable.js';
 import { Replica } from '../core/multipaxos/replica.js';
 import type { AcceptedEntry, Input, Membership, Ready, ReplicaConfig, SlotValue } from '../core/multipaxos/types.js';
 import type { ReplicaFactory } from './cluster.js';
+import { TICK_MS } from './options.js';
 
 /**
  * Recovers its promise from its votes alone, as if promises were never written
@@ -69,7 +70,7 @@ class CommitWithoutMajority<C> extends Replica<C> {
 class ReadWithoutQuorum<C> extends Replica<C> {
   override step(input: Input<C>): Ready<C> {
     if (input.type !== 'read' || this.status().role !== 'leader') return super.step(input);
-    this.emit({ type: 'read-ready', id: input.id });
+    this.emit({ type: 'read-ready', id: input.id, leased: false });
     // start() only drains the effects once the replica has started, which a leader has.
     return this.start();
   }
@@ -114,6 +115,28 @@ class ReplyBeforeDurable<C> extends Replica<C> {
   }
 }
 
+/**
+ * Times its read lease by its own ticks instead of a clock: a leader whose
+ * timer stalls (a process paused, a blocked event loop) sees no time pass, so
+ * when it is cut off it goes on serving reads after the others have elected
+ * another leader and written.
+ */
+class LeaseOnTicks<C> extends Replica<C> {
+  private ticks = 0;
+
+  constructor(config: ReplicaConfig, durable: DurableState<C>) {
+    const lease = config.readLease;
+    const holder: { replica: LeaseOnTicks<C> | null } = { replica: null };
+    super(lease === undefined ? config : { ...config, readLease: { ms: lease.ms, clock: () => (holder.replica?.ticks ?? 0) * TICK_MS } }, durable);
+    holder.replica = this;
+  }
+
+  override step(input: Input<C>): Ready<C> {
+    if (input.type === 'tick') this.ticks += 1;
+    return super.step(input);
+  }
+}
+
 type ReplicaClass = new <C>(config: ReplicaConfig, durable: DurableState<C>) => Replica<C>;
 
 const MUTANTS = {
@@ -126,6 +149,7 @@ const MUTANTS = {
   'read-without-quorum': ReadWithoutQuorum,
   'activate-config-before-decided': ActivateConfigBeforeDecided,
   'reply-before-durable': ReplyBeforeDurable,
+  'lease-on-ticks': LeaseOnTicks,
 } as const satisfies Record<string, ReplicaClass>;
 
 export type MutantName = keyof typeof MUTANTS;

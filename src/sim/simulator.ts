@@ -16,7 +16,8 @@
 import { InvariantError } from '../core/assert.js';
 import { formatBallot } from '../core/ballot.js';
 import type { NodeId } from '../core/ids.js';
-import type { Message } from '../core/multipaxos/types.js';
+import { readLeaseMs } from '../core/multipaxos/reads.js';
+import { DEFAULT_TIMING, type Message } from '../core/multipaxos/types.js';
 import { Random } from '../core/random.js';
 import { isComplete } from '../check/history.js';
 import { SessionStateMachine } from '../smr/sessions.js';
@@ -51,6 +52,10 @@ import { Workload } from './workload.js';
 const SIM_SNAPSHOT_CHUNK_BYTES = 1024;
 /** Pipeline depths the simulator draws from per seed (the replica default, 16, most often). */
 const SIM_PIPELINE_SLOTS = [2, 4, 16, 16];
+/** Share of seeds whose leaders serve reads under a lease; the others confirm every read with a round. */
+const SIM_READ_LEASE_SHARE = 0.75;
+/** Each node's timer period is TICK_MS plus or minus up to this much: its clock drifts as much. */
+const TICK_DRIFT_MS = 2;
 const TRACE_TAIL_LINES = 30;
 
 export type { Outcome, Phase, SimFigures, SimResult, Violation } from './result.js';
@@ -99,6 +104,7 @@ class Simulation implements Scheduler {
     // votes in phase 1 than it can re-propose at once, a state the default of
     // 16 slots rarely reaches under this load.
     const pipelineSlotsMax = root.fork().pick(SIM_PIPELINE_SLOTS);
+    const readLeases = root.fork().chance(SIM_READ_LEASE_SHARE);
     this.livenessDeadlineMs = options.safetyMs + options.livenessTicks * TICK_MS;
     const members = Array.from({ length: options.nodes }, (_, i) => nodeName(i));
     // Spare nodes run from the start as joining replicas, in no configuration
@@ -113,6 +119,9 @@ class Simulation implements Scheduler {
       // transfer go chunk by chunk through the faulty network.
       timing: { snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES, pipelineSlotsMax },
       stateMachine: () => this.newStateMachine(),
+      // Each node's clock runs at the pace of its own timer, so a lease on it
+      // drifts exactly as that node's ticks do.
+      readLease: readLeases ? { ms: readLeaseMs(DEFAULT_TIMING.electionTimeoutTicks, TICK_MS, TICK_DRIFT_MS / TICK_MS), clockOf: (node) => () => (this.now * TICK_MS) / (this.tickPeriodsMs.get(node) ?? TICK_MS) } : undefined,
       replicaFactory: options.mutant === null ? undefined : mutantFactory<Command>(options.mutant),
     });
     this.configs = new DecidedConfigs(members, this.cluster.configWindowSlots);
@@ -186,7 +195,7 @@ class Simulation implements Scheduler {
     // Replicas tick out of phase, and their clocks drift: each timer runs up
     // to a fifth slow or fast. Safety must not depend on timing; liveness may.
     this.after(this.timingRandom.intBetween(0, TICK_MS - 1), { kind: 'tick', node: id });
-    this.tickPeriodsMs.set(id, this.timingRandom.intBetween(TICK_MS - 2, TICK_MS + 2));
+    this.tickPeriodsMs.set(id, this.timingRandom.intBetween(TICK_MS - TICK_DRIFT_MS, TICK_MS + TICK_DRIFT_MS));
     if (this.options.faults.compaction) this.after(this.timingRandom.intBetween(100, 400), { kind: 'compact', node: id });
   }
 
@@ -323,6 +332,7 @@ class Simulation implements Scheduler {
         return this.route(event.id, event.message);
       case 'effect': {
         const effect = event.effect;
+        if (effect.type === 'read-ready' && effect.leased) this.activity['lease-read'] += 1;
         if (effect.type === 'role') {
           if (effect.role === 'leader') this.activity.election += 1;
           this.trace.add(this.now, `${event.node} is ${effect.role} at ${formatBallot(effect.ballot)}${effect.leader !== null ? ` (leader ${effect.leader})` : ''}`);

@@ -70,7 +70,7 @@ export function describeMessage(m: Message<Command>): string {
   const route = `${m.from}->${m.to}`;
   switch (m.type) {
     case 'prepare':
-      return `${route} prepare ${formatBallot(m.ballot)} from ${m.fromSlot}${m.transfer ? ' transfer' : ''}`;
+      return `${route} prepare ${formatBallot(m.ballot)} from ${m.fromSlot}${m.transfer !== null ? ` transfer from ${formatBallot(m.transfer)}` : ''}`;
     case 'promise':
       return `${route} promise ${formatBallot(m.ballot)} votes ${m.accepted.length} decided ${m.decided.length}${m.decidedTruncated ? '+' : ''} compacted ${m.compactedThrough}`;
     case 'accept':

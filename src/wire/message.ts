@@ -106,7 +106,8 @@ export function writeMessage<C>(writer: Writer, message: Message<C>, codec: Comm
     case 'prepare':
       writeBallot(writer, m.ballot, 'ballot');
       writeSlot(writer, m.fromSlot);
-      writer.bool(m.transfer);
+      writer.bool(m.transfer !== null);
+      if (m.transfer !== null) writeBallot(writer, m.transfer, 'transfer');
       return;
     case 'promise':
       writeBallot(writer, m.ballot, 'ballot');
@@ -191,7 +192,7 @@ export function readMessage<C>(reader: Reader, codec: CommandCodec<C>): Message<
     if (from === to) throw new WireError('invalid', `from and to are both ${JSON.stringify(from)}`);
     switch (type) {
       case 'prepare':
-        return { type, from, to, ballot: readBallot(reader, 'ballot'), fromSlot: readSlot(reader, 'fromSlot'), transfer: reader.bool('transfer') };
+        return { type, from, to, ballot: readBallot(reader, 'ballot'), fromSlot: readSlot(reader, 'fromSlot'), transfer: reader.bool('transfer') ? readBallot(reader, 'transfer') : null };
       case 'promise':
         return {
           type,

@@ -121,7 +121,7 @@ test('a restarted acceptor keeps its promise: it refuses a ballot below the one 
   // A stale prepare with a lower ballot is refused with the promised ballot.
   cluster.input(N('n3'), {
     type: 'message',
-    message: { type: 'prepare', from: N('n1'), to: N('n3'), ballot: { round: 0, node: N('n1') }, fromSlot: slot(1), transfer: false },
+    message: { type: 'prepare', from: N('n1'), to: N('n3'), ballot: { round: 0, node: N('n1') }, fromSlot: slot(1), transfer: null },
   });
   const reply = cluster.inFlight().find((m) => m.message.from === 'n3');
   assert.equal(reply?.message.type, 'reject');

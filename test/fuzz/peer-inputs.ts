@@ -50,7 +50,7 @@ export function sampleMessages(fromName: string, toName: string): Message<NodeCo
   const b = ballot(3, from);
   const batch = { kind: 'batch' as const, commands: [command(`${fromName}.fuzz.1`, 'fuzz/a', 'one'), command(`${fromName}.fuzz.2`, 'fuzz/b', 'two')] };
   return [
-    { type: 'prepare', from, to, ballot: b, fromSlot: slot(5), transfer: false },
+    { type: 'prepare', from, to, ballot: b, fromSlot: slot(5), transfer: null },
     {
       type: 'promise',
       from,

@@ -35,6 +35,7 @@ test('the mutant list is what the CLI and docs name, and each name is unique', (
     'forget-promise-on-restart',
     'forget-votes-on-restart',
     'ignore-promised-values',
+    'lease-on-ticks',
     'read-without-quorum',
     'reply-before-durable',
   ]);

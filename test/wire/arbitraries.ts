@@ -89,7 +89,7 @@ function addressed<C, T extends MessageType, F extends object>(
 
 export function messageArbs<C>(command: fc.Arbitrary<C>): { [T in MessageType]: fc.Arbitrary<Variant<C, T>> } {
   return {
-    prepare: addressed('prepare', record({ ballot: ballotArb, fromSlot: slotArb, transfer: fc.boolean() })),
+    prepare: addressed('prepare', record({ ballot: ballotArb, fromSlot: slotArb, transfer: fc.option(ballotArb, { nil: null }) })),
     promise: addressed(
       'promise',
       record({

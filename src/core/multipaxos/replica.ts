@@ -66,7 +66,8 @@ type RoleState<C> =
       readonly fromSlot: Slot;
       readonly promises: Map<NodeId, PromiseMessage<C>>;
       lastSentTick: number;
-      readonly transfer: boolean;
+      /** A hand-over: the ballot of the leader that asked for it. */
+      readonly transfer: Ballot | null;
     }
   | {
       readonly role: 'leader';
@@ -83,6 +84,8 @@ type RoleState<C> =
       commitSentThrough: Slot;
       /** Phase 1 found votes through this slot: each is re-proposed as the window allows. */
       readonly recoverThrough: Slot;
+      /** Every slot through recoverThrough is decided here (see finishStep). */
+      recovered: boolean;
       readonly recoverVotes: ReadonlyMap<Slot, AcceptedEntry<C>[]>;
       /** A configuration change waiting for its slot, or proposed at `slot`. */
       change: { readonly request: ReconfigureRequest; readonly origin: NodeId; slot: Slot | null } | null;
@@ -167,7 +170,8 @@ export class Replica<C> {
         this.onCompact(input.throughSlot, input.data);
         break;
       case 'campaign':
-        if (this.state.role !== 'leader' && this.mayCampaign()) this.startElection(false);
+        // A member that may back a leader's read lease does not stand against it.
+        if (this.state.role !== 'leader' && this.mayCampaign() && !this.backsLease()) this.startElection(null);
         break;
       case 'reconfigure':
         this.onReconfigure(input.request, this.config.self);
@@ -314,10 +318,7 @@ export class Replica<C> {
       return;
     }
     this.noteBallot(m.ballot);
-    // A replica in touch with a live leader ignores other candidates, so a node
-    // that was cut off cannot depose a working leader when it comes back. A
-    // hand-over the leader itself asked for is the exception.
-    if (compareBallots(m.ballot, this.durable.promised) > 0 && !m.transfer && this.leaderIsFresh(m.from)) return;
+    if (compareBallots(m.ballot, this.durable.promised) > 0 && this.ignoresCandidate(m)) return;
     if (compareBallots(m.ballot, this.durable.promised) < 0) {
       this.send({ type: 'reject', from: this.config.self, to: m.from, ballot: m.ballot, promised: this.durable.promised });
       return;
@@ -388,7 +389,7 @@ export class Replica<C> {
       // alone). Rather than hand the cluster to an election, the working leader
       // runs phase 1 again with a ballot above it; followers in touch with this
       // leader accept its prepare (stickiness exempts the current leader).
-      this.startElection(false);
+      this.startElection(null);
       return;
     }
     this.becomeFollower(null);
@@ -552,10 +553,11 @@ export class Replica<C> {
       return;
     }
     // Every slot a write acknowledged before this read may hold: those this
-    // leader assigned, and those its phase 1 found votes for (which can run past
-    // what the pipeline has re-proposed so far).
-    const index = maxSlot((s.nextSlot - 1) as Slot, s.recoverThrough);
-    if (s.reads.add(id, index)) {
+    // leader knows decided, and those its phase 1 found votes for (which can
+    // run past what the pipeline has re-proposed so far). Slots still in flight
+    // hold no acknowledged write, so the read does not wait for them.
+    const index = maxSlot(this.decidedThrough, s.recoverThrough);
+    if (s.reads.add(id, index, this.clockNow(), this.leaseHeld(s))) {
       s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
       this.broadcastHeartbeat();
     }
@@ -606,8 +608,12 @@ export class Replica<C> {
   /** A leader leaving the configuration hands over: campaign now, past the old leader's lease. */
   private onTimeoutNow(m: TimeoutNowMessage): void {
     const s = this.state;
-    if (s.role !== 'follower' || s.leader !== m.from || compareBallots(m.ballot, this.durable.promised) !== 0) return;
-    if (this.mayCampaign()) this.startElection(true);
+    // From the leader of the ballot this replica follows, or of a newer one:
+    // a leader can win without this replica and hand over before its heartbeat
+    // gets here. Older hand-overs are stale.
+    if (s.role !== 'follower' || compareBallots(m.ballot, this.durable.promised) < 0 || m.ballot.node !== m.from) return;
+    this.noteBallot(m.ballot);
+    if (this.mayCampaign()) this.startElection(m.ballot);
   }
 
   private onCompact(throughSlot: Slot, data: Uint8Array): void {
@@ -627,7 +633,7 @@ export class Replica<C> {
         // Only a voter (of the next slot or a later one) campaigns; learners,
         // joining and removed members wait.
         if (this.now >= this.electionDeadline && !this.mayCampaign()) this.resetElectionTimer();
-        if (this.now >= this.electionDeadline) this.startElection(false);
+        if (this.now >= this.electionDeadline) this.startElection(null);
         else if (this.knownCommit > this.decidedThrough && this.now - this.catchupRetryTick >= this.config.heartbeatTicks * 2 && s.leader !== null) {
           this.requestCatchup(s.leader, nextSlot(this.decidedThrough), this.knownCommit);
         }
@@ -636,7 +642,7 @@ export class Replica<C> {
         // A candidate that learned it no longer votes (it was removed) stops at
         // once rather than asking again every heartbeat until its deadline.
         if (!this.mayCampaign()) this.becomeFollower(null);
-        else if (this.now >= this.electionDeadline) this.startElection(false);
+        else if (this.now >= this.electionDeadline) this.startElection(null);
         else if (this.now - s.lastSentTick >= this.config.heartbeatTicks) this.sendPrepares(s, true);
         return;
       case 'leader':
@@ -660,7 +666,11 @@ export class Replica<C> {
       }
     }
     if (this.now - s.lastHeartbeatTick >= this.config.heartbeatTicks) {
-      if (s.reads.needsNextRound()) s.reads.startNextRound();
+      // With read leases every periodic heartbeat is a round: its answers renew the lease.
+      if (this.config.readLease !== undefined || s.reads.needsNextRound()) {
+        s.reads.startNextRound(this.clockNow());
+        s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
+      }
       this.broadcastHeartbeat();
       // Re-send accepts that may have been lost, to the voters still missing.
       for (const [slot, proposal] of s.inflight) {
@@ -675,7 +685,7 @@ export class Replica<C> {
 
   // ---------------------------------------------------------------- elections
 
-  private startElection(transfer: boolean): void {
+  private startElection(transfer: Ballot | null): void {
     if (!this.mayCampaign()) {
       this.becomeFollower(null);
       return;
@@ -750,6 +760,7 @@ export class Replica<C> {
       reads: new ReadTracker(),
       commitSentThrough: NO_SLOT,
       recoverThrough: outcome.highestSlot,
+      recovered: this.decidedThrough >= outcome.highestSlot,
       recoverVotes: outcome.votes,
       change: null,
       // A change decided under an earlier leader must still come into force
@@ -758,6 +769,11 @@ export class Replica<C> {
     };
     this.state = leader;
     this.announceRole();
+    // The first heartbeat is a read round, so that a lease starts at once.
+    if (this.config.readLease !== undefined) {
+      leader.reads.startNextRound(this.clockNow());
+      leader.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
+    }
     // Phase 2 for every slot the quorum may have chosen something in (the value
     // of the highest-ballot vote reported, or a no-op where nobody voted), as
     // fast as the configuration window allows: see flushPending.
@@ -795,11 +811,46 @@ export class Replica<C> {
     this.lastLeaderContact = this.now;
   }
 
-  private leaderIsFresh(candidate: NodeId): boolean {
+  /**
+   * Whether to ignore a candidate's prepare. A replica in touch with a live
+   * leader ignores other candidates, so a node that was cut off cannot depose a
+   * working leader when it comes back; with read leases it ignores every other
+   * candidate while it may back a lease (backsLease). Its own leader, and a
+   * hand-over asked by the leader of the ballot it follows, are the exceptions.
+   */
+  private ignoresCandidate(m: PrepareMessage): boolean {
+    if (m.transfer !== null && compareBallots(m.transfer, this.durable.promised) === 0) return false;
     const s = this.state;
     if (s.role === 'leader') return true;
-    if (s.role !== 'follower' || s.leader === null || s.leader === candidate) return false;
+    // Its own leader running phase 1 again gives up its lease by doing so.
+    if (s.role === 'follower' && s.leader === m.from) return false;
+    if (this.config.readLease !== undefined) return this.backsLease();
+    if (s.role !== 'follower' || s.leader === null) return false;
     return this.now - this.lastLeaderContact < this.config.electionTimeoutTicks;
+  }
+
+  /**
+   * With read leases: whether an answer this replica gave its leader may still
+   * count toward a lease (reads.ts). It heard from a leader less than an
+   * election timeout ago, or started less than one ago: a restart forgets when
+   * it last answered.
+   */
+  private backsLease(): boolean {
+    if (this.config.readLease === undefined) return false;
+    const window = this.config.electionTimeoutTicks;
+    return this.now < window || this.now - this.lastLeaderContact < window;
+  }
+
+  /** Whether this leader's read lease holds now (reads.ts). */
+  private leaseHeld(s: Extract<RoleState<C>, { role: 'leader' }>): boolean {
+    const lease = this.config.readLease;
+    const from = s.reads.confirmedSentAt;
+    return lease !== undefined && s.recovered && from !== null && lease.clock() - from < lease.ms;
+  }
+
+  /** The read lease's clock, or null without leases. */
+  private clockNow(): number | null {
+    return this.config.readLease?.clock() ?? null;
   }
 
   /**
@@ -973,7 +1024,12 @@ export class Replica<C> {
     // A leader that learns of a change (one it re-proposed after phase 1, say)
     // brings it into force with no-ops too.
     const s = this.state;
-    if (s.role === 'leader') s.fillThrough = maxSlot(s.fillThrough, this.activationFill());
+    if (s.role === 'leader') {
+      s.fillThrough = maxSlot(s.fillThrough, this.activationFill());
+      // A lease confirmed by the quorums of the old configurations says nothing
+      // of the new one's members (they may never have heard from this leader).
+      s.reads.restartRounds();
+    }
   }
 
   /** The last slot before the newest known configuration governs, if it does not govern yet. */
@@ -1083,16 +1139,25 @@ export class Replica<C> {
     this.announceMembership();
     const s = this.state;
     if (s.role !== 'leader') return;
+    // Until the recovered slots are decided here, a configuration change among
+    // them is unknown to isLeaderQuorum, and a round it confirmed may lack a
+    // quorum of that configuration: only rounds sent after recovery count.
+    if (!s.recovered && this.decidedThrough >= s.recoverThrough) {
+      s.recovered = true;
+      s.reads.restartRounds();
+    }
+    // Reads under a lease need no round, unless it lapses before they are served.
+    const leased = s.reads.size > 0 && this.leaseHeld(s);
     // A confirmed round with reads waiting behind it starts the next one at once.
-    if (s.reads.needsNextRound()) {
-      s.reads.startNextRound();
+    if (!leased && s.reads.needsNextRound()) {
+      s.reads.startNextRound(this.clockNow());
       s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
       this.broadcastHeartbeat();
     }
     // Tell followers about new decisions promptly when no accept carried them.
     if (this.decidedThrough > s.commitSentThrough) this.broadcastHeartbeat();
     // Reads go out after this step's applies, so they see every slot <= their index.
-    for (const read of s.reads.takeReady(this.appliedThrough)) this.effects.push({ type: 'read-ready', id: read.id });
+    for (const read of s.reads.takeReady(this.appliedThrough, leased)) this.effects.push({ type: 'read-ready', id: read.id, leased: read.leased });
   }
 
   /** Tells the driver when the newest configuration or this replica's standing changes. */

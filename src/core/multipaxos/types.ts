@@ -63,8 +63,12 @@ export interface PrepareMessage extends Addressed {
   readonly type: 'prepare';
   readonly ballot: Ballot;
   readonly fromSlot: Slot;
-  /** Sent on a leader's request (a hand-over): members do not wait out the old leader's lease. */
-  readonly transfer: boolean;
+  /**
+   * A hand-over: the ballot of the leader that asked for it (timeout-now), or
+   * null. A member still following that very ballot promises at once instead
+   * of waiting out the old leader's term (see Replica.ignoresCandidate).
+   */
+  readonly transfer: Ballot | null;
 }
 
 /**
@@ -237,7 +241,8 @@ export type Effect<C> =
   /** Replace the state machine with a snapshot taken at `throughSlot`. */
   | { readonly type: 'restore'; readonly throughSlot: Slot; readonly data: Uint8Array }
   /** A linearizable read may now be served from the state machine as applied so far. */
-  | { readonly type: 'read-ready'; readonly id: number }
+  /** `leased`: served under the read lease, with no round confirming it (reads.ts). */
+  | { readonly type: 'read-ready'; readonly id: number; readonly leased: boolean }
   | { readonly type: 'read-rejected'; readonly id: number; readonly leader: NodeId | null }
   /** Commands that will not be ordered by this replica; their clients should retry. */
   | { readonly type: 'proposals-dropped'; readonly commands: readonly C[]; readonly reason: DropReason; readonly leader: NodeId | null }
@@ -301,7 +306,7 @@ export interface Ready<C> {
   readonly ownRecordsFirst: boolean;
 }
 
-/** Inputs to `Replica.step`. Time enters only as `tick`. */
+/** Inputs to `Replica.step`. Time enters as `tick`, and as the read lease's clock (ReplicaConfig.readLease). */
 export type Input<C> =
   | { readonly type: 'message'; readonly message: Message<C> }
   | { readonly type: 'tick' }
@@ -347,6 +352,15 @@ export interface ReplicaConfig {
   readonly readsPendingMax: number;
   /** Seeds the election jitter. Randomness is an input, never a global. */
   readonly seed: number;
+  /**
+   * Read leases (reads.ts): a leader serves a linearizable read without a
+   * quorum round while `clock()` is under `ms` past the sending of a heartbeat
+   * a quorum answered. `clock` is this process's monotonic clock in
+   * milliseconds; `ms` must be shorter, in real time on the leader's clock,
+   * than `electionTimeoutTicks - 1` ticks on any member's (readLeaseMs).
+   * Absent: every read waits for a quorum round.
+   */
+  readonly readLease?: { readonly ms: number; readonly clock: () => number };
 }
 
 export const DEFAULT_TIMING = Object.freeze({
