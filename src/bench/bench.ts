@@ -49,6 +49,8 @@ export interface BenchOptions {
   /** A directory for CPU profiles of the Synod nodes (node --cpu-prof); the leader's is summarized. */
   readonly profileDir: string | null;
   readonly keepData: boolean;
+  /** Synod's read leases (false runs its nodes with --no-read-lease). */
+  readonly readLease: boolean;
   readonly out: string | null;
   readonly svg: string | null;
   /** The command line, recorded in the report so the figures can be reproduced. */
@@ -91,7 +93,7 @@ async function startSystem(system: SystemName, options: BenchOptions): Promise<B
   if (system === 'synod') {
     if (options.profileDir !== null) mkdirSync(resolve(options.profileDir), { recursive: true });
     const nodeArgs = options.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(options.profileDir)}`];
-    return startSynodCluster({ nodes: options.nodes, nodeArgs, keepData: options.keepData });
+    return startSynodCluster({ nodes: options.nodes, nodeArgs, keepData: options.keepData, memberFlags: options.readLease ? [] : ['--no-read-lease'] });
   }
   return startEtcdCluster({ nodes: options.nodes, keepData: options.keepData });
 }

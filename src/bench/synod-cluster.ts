@@ -17,6 +17,8 @@ export interface SynodClusterOptions {
   readonly nodes: number;
   /** Extra flags for the node processes' `node`, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/p']. */
   readonly nodeArgs?: readonly string[];
+  /** Extra flags for `synod start`, e.g. ['--no-read-lease']. */
+  readonly memberFlags?: readonly string[];
   readonly keepData?: boolean;
 }
 
@@ -38,7 +40,7 @@ export async function startSynodCluster(options: SynodClusterOptions): Promise<B
   const servers: ServerProcess[] = members.map((member) => {
     const logFile = join(dir, `${member.name}.log`);
     const log = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), launcherPath(), ...memberArgs(member, members, dir, ['--log-level', 'warn'])], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), launcherPath(), ...memberArgs(member, members, dir, ['--log-level', 'warn', ...(options.memberFlags ?? [])])], {
       stdio: ['ignore', log, log],
       cwd: dir,
     });

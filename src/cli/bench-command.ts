@@ -68,6 +68,7 @@ interface RawBenchOptions {
   floors: boolean;
   profile?: string;
   keepData?: boolean;
+  readLease: boolean;
   out?: string;
   svg?: string;
 }
@@ -90,6 +91,7 @@ export function benchCommand(io: CliIo): Command {
     .option('--no-floors', 'skip the floors and ceilings (core microbenchmark, fsync, loopback, grpc-js no-op)')
     .option('--profile <dir>', 'run the Synod nodes under node --cpu-prof into <dir> and summarize the leader\'s profile')
     .option('--keep-data', 'keep the clusters\' temp data directories and logs')
+    .option('--no-read-lease', 'run Synod with --no-read-lease: every linearizable read waits for a quorum round, as in etcd')
     .option('--out <file>', 'write the results as JSON')
     .option('--svg <file>', 'write a chart of throughput vs p99 latency (default: beside --out, with .svg)')
     .action(async (raw: RawBenchOptions) => {
@@ -107,6 +109,7 @@ export function benchCommand(io: CliIo): Command {
         floors: raw.floors ? (quick ? QUICK_FLOORS : FULL_FLOORS) : null,
         profileDir: raw.profile ?? null,
         keepData: raw.keepData === true,
+        readLease: raw.readLease,
         out,
         svg: raw.svg ?? (out === null ? null : out.replace(/(\.json)?$/, '.svg')),
         command: ['synod', ...process.argv.slice(2)].join(' '),

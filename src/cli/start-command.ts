@@ -26,6 +26,7 @@ export function startCommand(io: CliIo): Command {
     .option('--heartbeat-interval <ms>', 'leader heartbeat interval in milliseconds', '100')
     .option('--election-timeout <ms>', 'election timeout in milliseconds', '1000')
     .option('--snapshot-count <n>', 'applied slots or commands (whichever comes first) between snapshots; each member takes them up to a quarter sooner, by an amount its member id fixes, so members do not all pause at the same slot', '10000')
+    .option('--no-read-lease', 'confirm every linearizable read with a quorum round, instead of serving reads under the leader\'s lease (which assumes that clocks and timers run within 10% of each other)')
     .option('--experimental-watch-progress-notify-interval <duration>', 'how often watchers that asked for progress notifications get one (e.g. 10m, 30s)', '10m')
     .option('--watch-queue-bytes-max <bytes>', 'events queued for one slow watch stream before it is cancelled', String(64 * 1024 * 1024))
     .option('--log-level <level>', 'debug, info, warn or error', 'info')

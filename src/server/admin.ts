@@ -46,6 +46,7 @@ function buildRegistry(node: SynodNode): Registry {
   gauge('synod_kv_revision', 'current revision of the key-value store', () => status().revision);
   gauge('synod_proposals_total', 'commands proposed through this member', () => status().driver.proposals);
   gauge('synod_reads_total', 'linearizable read barriers requested on this member', () => status().driver.reads);
+  gauge('synod_lease_reads_total', 'linearizable reads this member served as leader under its read lease, with no quorum round', () => status().driver.leaseReads);
   gauge('synod_applied_commands_total', 'commands applied to the state machine', () => status().driver.applied);
   gauge('synod_wal_syncs_total', 'write-ahead log syncs (fdatasync)', () => status().wal.syncs);
   gauge('synod_wal_records_total', 'records made durable', () => status().wal.records);

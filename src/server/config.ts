@@ -29,6 +29,8 @@ export interface NodeConfig {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** Serve linearizable reads under the leader's read lease (core/multipaxos/reads.ts). */
+  readonly readLease: boolean;
   /** etcd's --experimental-watch-progress-notify-interval, in milliseconds. */
   readonly watchProgressNotifyIntervalMs: number;
   /** Most bytes of events queued for one slow watch stream before it is cancelled. */
@@ -50,6 +52,8 @@ export interface RawNodeOptions {
   heartbeatInterval?: string;
   electionTimeout?: string;
   snapshotCount?: string;
+  /** False for --no-read-lease. */
+  readLease?: boolean;
   experimentalWatchProgressNotifyInterval?: string;
   watchQueueBytesMax?: string;
   logLevel?: string;
@@ -136,6 +140,7 @@ export function parseNodeConfig(raw: RawNodeOptions): NodeConfig {
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parsePositiveInt(raw.snapshotCount, '--snapshot-count', 10_000),
+    readLease: raw.readLease !== false,
     watchProgressNotifyIntervalMs: parseDurationMs(raw.experimentalWatchProgressNotifyInterval, '--experimental-watch-progress-notify-interval', 10 * 60 * 1000),
     watchQueueBytesMax: parsePositiveInt(raw.watchQueueBytesMax, '--watch-queue-bytes-max', 64 * 1024 * 1024),
     logLevel,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { formatBallot } from '../core/ballot.js';
 import { nodeId, type NodeId, type Slot } from '../core/ids.js';
+import { readLeaseMs } from '../core/multipaxos/reads.js';
 import { Replica } from '../core/multipaxos/replica.js';
 import { DEFAULT_TIMING, type ConfigEntry, type Membership, type ReplicaConfig, type Role, type Standing } from '../core/multipaxos/types.js';
 import { KvStateMachine } from '../kv/kv-state-machine.js';
@@ -42,6 +43,13 @@ export type MembershipChange = (current: Membership) => { membership: Membership
 
 /** How long a configuration change keeps retrying while another one is still taking effect. */
 const RECONFIGURE_RETRY_MS = 5_000;
+/**
+ * How far read leases allow clocks and timers to stray: a member's tick may be
+ * this much shorter than its nominal length, and the leader's clock this much
+ * faster than a member's. Processes on one machine share a clock; monotonic
+ * clocks on different machines differ by far less than this.
+ */
+const CLOCK_DRIFT_MAX = 0.1;
 
 /**
  * Who this process is in the cluster, written once to the data directory: a
@@ -211,15 +219,19 @@ export class SynodNode {
       logger.warn({ ...recovery.truncated }, 'recovered the write-ahead log by cutting off a torn final write that was never acknowledged');
     }
     const tickMs = tickMsOf(config);
+    const electionTimeoutTicks = Math.max(DEFAULT_TIMING.heartbeatTicks + 1, Math.round(config.electionTimeoutMs / tickMs));
     const replicaConfig: ReplicaConfig = {
       ...DEFAULT_TIMING,
       self: member.node,
       // A member of a new cluster starts from the bootstrap membership; one joining
       // a running cluster knows none and learns it from the log.
       members: config.initialClusterState === 'new' ? [...config.initialCluster.keys()] : [],
-      electionTimeoutTicks: Math.max(DEFAULT_TIMING.heartbeatTicks + 1, Math.round(config.electionTimeoutMs / tickMs)),
+      electionTimeoutTicks,
       // Jitter differs per process start; the core itself never draws randomness.
       seed: randomInt(0, 2 ** 31),
+      // The tick timer may fire up to a millisecond early (libuv counts whole
+      // milliseconds); the drift margin covers clocks across machines.
+      ...(config.readLease ? { readLease: { ms: readLeaseMs(electionTimeoutTicks, tickMs - 1, CLOCK_DRIFT_MAX), clock: () => performance.now() } } : {}),
     };
     const replica = new Replica<NodeCommand>(replicaConfig, durable);
     const node = new SynodNode(config, logger, storage, replica, member, incarnations);

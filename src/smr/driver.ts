@@ -159,7 +159,7 @@ export class ReplicaDriver<C, O> {
   private leader: NodeId | null = null;
   private failed = false;
   /** Counters for metrics. */
-  readonly stats = { steps: 0, syncs: 0, recordsPersisted: 0, applied: 0, proposals: 0, reads: 0 };
+  readonly stats = { steps: 0, syncs: 0, recordsPersisted: 0, applied: 0, proposals: 0, reads: 0, leaseReads: 0 };
 
   constructor(options: DriverOptions<C, O>) {
     this.options = options;
@@ -415,6 +415,7 @@ export class ReplicaDriver<C, O> {
         this.options.onRestored?.(effect.throughSlot);
         return;
       case 'read-ready':
+        if (effect.leased) this.stats.leaseReads += 1;
         this.takeRead(effect.id)?.resolve();
         return;
       case 'read-rejected':

@@ -34,6 +34,7 @@ test('a 1-second bench of a 1-node Synod writes JSON with operations, ordered pe
         floors: null,
         profileDir: null,
         keepData: false,
+        readLease: true,
         out: join(dir, 'results.json'),
         svg: join(dir, 'results.svg'),
         command: 'synod bench (test)',
