@@ -61,6 +61,19 @@ function promisesFrom(sent: readonly Message<string>[], node: NodeId): number {
   return sent.filter((m) => m.type === 'promise' && m.from === node).length;
 }
 
+/** n2 ignores n3's prepare until it has ticked an election timeout since `since`, then promises. */
+function assertIgnoresForWindow({ cluster, sent }: Harness, since: string): void {
+  const promised = cluster.node(N('n2')).replica.promised;
+  const before = promisesFrom(sent, N('n2'));
+  const prepare = (): void => cluster.input(N('n2'), { type: 'message', message: prepareFrom(N('n3'), N('n2'), promised) });
+  for (let tick = 1; tick < DEFAULT_TIMING.electionTimeoutTicks; tick += 1) cluster.tick(N('n2'));
+  prepare();
+  assert.equal(promisesFrom(sent, N('n2')), before, `still inside the window since ${since}`);
+  cluster.tick(N('n2'));
+  prepare();
+  assert.equal(promisesFrom(sent, N('n2')), before + 1);
+}
+
 test('a leader holding its lease serves a read at once, with no heartbeat round', () => {
   const { cluster, ready, sent } = withLeader();
   cluster.input(N('n1'), { type: 'read', id: 1 });
@@ -108,32 +121,22 @@ test('a read does not wait for a lease-held leader\'s slots still in flight', ()
 });
 
 test('a member that answered the leader ignores other candidates for an election timeout, then promises', () => {
-  const { cluster, sent } = withLeader();
-  const promised = cluster.node(N('n2')).replica.promised;
-  cluster.input(N('n2'), { type: 'message', message: prepareFrom(N('n3'), N('n2'), promised) });
+  const harness = withLeader();
+  const { cluster, sent } = harness;
+  cluster.input(N('n2'), { type: 'message', message: prepareFrom(N('n3'), N('n2'), cluster.node(N('n2')).replica.promised) });
   assert.equal(promisesFrom(sent, N('n2')), 0);
   // A forced campaign by a member backing the lease is refused too.
   cluster.input(N('n2'), { type: 'campaign' });
   assert.equal(cluster.node(N('n2')).replica.status().role, 'follower');
-  for (let tick = 1; tick < DEFAULT_TIMING.electionTimeoutTicks; tick += 1) cluster.tick(N('n2'));
-  cluster.input(N('n2'), { type: 'message', message: prepareFrom(N('n3'), N('n2'), promised) });
-  assert.equal(promisesFrom(sent, N('n2')), 0, 'still inside the window');
-  cluster.tick(N('n2'));
-  cluster.input(N('n2'), { type: 'message', message: prepareFrom(N('n3'), N('n2'), promised) });
-  assert.equal(promisesFrom(sent, N('n2')), 1);
+  assertIgnoresForWindow(harness, 'it heard from the leader');
 });
 
 test('a restarted member ignores candidates for an election timeout after it starts', () => {
-  const { cluster, sent } = withLeader();
-  cluster.crash(N('n2'));
-  cluster.restart(N('n2'));
-  const promised = cluster.node(N('n2')).replica.promised;
-  for (let tick = 1; tick < DEFAULT_TIMING.electionTimeoutTicks; tick += 1) cluster.tick(N('n2'));
-  cluster.input(N('n2'), { type: 'message', message: prepareFrom(N('n3'), N('n2'), promised) });
-  assert.equal(promisesFrom(sent, N('n2')), 0, 'it may have answered a heartbeat just before the crash');
-  cluster.tick(N('n2'));
-  cluster.input(N('n2'), { type: 'message', message: prepareFrom(N('n3'), N('n2'), promised) });
-  assert.equal(promisesFrom(sent, N('n2')), 1);
+  const harness = withLeader();
+  harness.cluster.crash(N('n2'));
+  harness.cluster.restart(N('n2'));
+  // It may have answered a heartbeat just before the crash.
+  assertIgnoresForWindow(harness, 'its restart');
 });
 
 test('a hand-over is promised at once only by members following the ballot handed over', () => {
