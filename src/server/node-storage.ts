@@ -21,18 +21,28 @@
  * returns, as before. One compaction runs at a time, and a failed background
  * save or rewrite fails the next `append` with its error (or `close`, if no
  * append came to report it).
+ *
+ * A decision is usually this replica's own vote, written just before (a
+ * leader's accept record, or a follower's vote that a commit notice confirmed).
+ * Such a `decide` record is written as a reference to that vote (`VOTE`: the
+ * slot and the vote's ballot) rather than repeating the value, which halves
+ * the log's bytes per command. Replay resolves it against the vote the log has
+ * rebuilt so far; a decision of any other value is written in full.
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { compareBallots, formatBallot } from '../core/ballot.js';
 import type { Slot } from '../core/ids.js';
-import { applyRecord, recordsOf, replayRecords, type DurableState } from '../core/multipaxos/durable.js';
+import { applyRecord, emptyDurableState, recordsOf, replayRecords, type DurableState } from '../core/multipaxos/durable.js';
 import type { DurableRecord } from '../core/multipaxos/types.js';
 import type { DurableLog } from '../smr/driver.js';
 import { FileSnapshotStore, FileWal, type SnapshotStore, type WalMetrics, type WalRecovery, type WriteAheadLog } from '../storage/index.js';
-import { decodeRecord, encodeRecord, type CommandCodec } from '../wire/index.js';
+import { Reader, WireError, Writer, decodeRecord, encodeRecord, type CommandCodec } from '../wire/index.js';
+import { readBallot, readSlot, writeBallot, writeSlot } from '../wire/fields.js';
 
 const INLINE = 0;
 const REF = 1;
+const VOTE = 2;
 
 export class StorageFormatError extends Error {
   override readonly name = 'StorageFormatError';
@@ -78,8 +88,13 @@ export class NodeStorage<C> implements DurableLog<C> {
     try {
       snapshots = await FileSnapshotStore.open(join(dataDir, 'snap'));
       const records: DurableRecord<C>[] = [];
+      // Replayed as it is decoded: a VOTE record refers to the state so far.
+      const state = emptyDurableState<C>();
       for (const [index, payload] of recovery.payloads.entries()) {
-        records.push(await decodePayload(payload, codec, snapshots, index));
+        const record = await decodePayload(payload, codec, snapshots, index, state);
+        if (record === null) continue;
+        records.push(record);
+        applyRecord(state, record);
       }
       const storage = new NodeStorage(wal, snapshots, codec, records);
       return { storage, durable: replayRecords(records), recovery };
@@ -134,13 +149,29 @@ export class NodeStorage<C> implements DurableLog<C> {
 
   private async appendRun(run: readonly DurableRecord<C>[]): Promise<void> {
     if (run.length === 0) return;
-    // Encoded before taking the log, applied to the mirror inside it, so a
-    // rewrite sees either none or all of the run and never writes it twice.
-    const payloads = run.map((record) => this.encode(record));
+    // Encoded and applied to the mirror inside the log's turn, so a rewrite
+    // sees either none or all of the run and never writes it twice, and a
+    // decision is encoded against the votes written before it.
     await this.exclusive(async () => {
-      for (const record of run) applyRecord(this.mirror, record);
+      const payloads = run.map((record) => {
+        const payload = this.encodeAgainstMirror(record);
+        applyRecord(this.mirror, record);
+        return payload;
+      });
       await this.wal.append(payloads);
     });
+  }
+
+  /** A decision of the vote the mirror holds for its slot is written as a VOTE reference; anything else as `encode` writes it. */
+  private encodeAgainstMirror(record: DurableRecord<C>): Uint8Array {
+    if (record.kind !== 'decide') return this.encode(record);
+    const vote = this.mirror.accepted.get(record.slot);
+    if (vote === undefined || vote.value !== record.value) return this.encode(record);
+    const writer = new Writer(undefined, 32);
+    writer.u8(VOTE);
+    writeSlot(writer, record.slot);
+    writeBallot(writer, vote.ballot, 'ballot');
+    return writer.finish();
   }
 
   private compactInBackground(record: Extract<DurableRecord<C>, { kind: 'snapshot' }>): Promise<void> {
@@ -209,9 +240,14 @@ function covers<C>(state: DurableState<C>, throughSlot: Slot): boolean {
   return true;
 }
 
-async function decodePayload<C>(payload: Uint8Array, codec: CommandCodec<C>, snapshots: SnapshotStore, index: number): Promise<DurableRecord<C>> {
+/**
+ * The record a payload stands for, given the state the log before it rebuilds
+ * (`state`), or null for a decision of a slot a snapshot already covers.
+ */
+async function decodePayload<C>(payload: Uint8Array, codec: CommandCodec<C>, snapshots: SnapshotStore, index: number, state: DurableState<C>): Promise<DurableRecord<C> | null> {
   const tag = payload[0];
   if (tag === INLINE) return decodeRecord(payload.subarray(1), codec);
+  if (tag === VOTE) return decodeVoteDecision(payload, index, state);
   if (tag === REF && payload.length > 9) {
     const throughSlot = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(1) as Slot;
     if (!Number.isSafeInteger(throughSlot) || throughSlot <= 0) {
@@ -226,4 +262,26 @@ async function decodePayload<C>(payload: Uint8Array, codec: CommandCodec<C>, sna
     return { kind: 'snapshot', throughSlot, data: loaded.data, configs: configs.configs };
   }
   throw new StorageFormatError(`log record ${index}: unknown payload tag ${String(tag)} (length ${payload.length})`);
+}
+
+/** A VOTE record: the decision of the vote `state` holds for the slot, at the ballot named. */
+function decodeVoteDecision<C>(payload: Uint8Array, index: number, state: DurableState<C>): DurableRecord<C> | null {
+  let slot: Slot;
+  let ballot;
+  try {
+    const reader = new Reader(payload.subarray(1));
+    slot = readSlot(reader, 'slot');
+    ballot = readBallot(reader, 'ballot');
+    reader.end('vote decision');
+  } catch (error) {
+    if (error instanceof WireError) throw new StorageFormatError(`log record ${index}: ${error.message}`);
+    throw error;
+  }
+  // Already settled by a snapshot or an earlier decision: nothing to replay.
+  if (slot <= state.compactedThrough || state.decided.has(slot)) return null;
+  const vote = state.accepted.get(slot);
+  if (vote === undefined || compareBallots(vote.ballot, ballot) !== 0) {
+    throw new StorageFormatError(`log record ${index}: the decision of slot ${slot} refers to a vote at ballot ${formatBallot(ballot)}, which the log before it does not hold`);
+  }
+  return { kind: 'decide', slot, value: vote.value };
 }

@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ballot } from '../../src/core/ballot.js';
 import { nodeId, slot } from '../../src/core/ids.js';
-import { NOOP, type DurableRecord } from '../../src/core/multipaxos/types.js';
+import { NOOP, type DurableRecord, type SlotValue } from '../../src/core/multipaxos/types.js';
 import type { NodeCommand } from '../../src/server/command.js';
 import { nodeCommandCodec } from '../../src/server/command.js';
 import { NodeStorage } from '../../src/server/node-storage.js';
 import { CorruptSnapshotError } from '../../src/storage/errors.js';
 import { FileWal } from '../../src/storage/wal.js';
+import { encodeRecord } from '../../src/wire/index.js';
 import { bytes, withTempDir } from './helpers.js';
 
 function decides(from: number, through: number): DurableRecord<NodeCommand>[] {
@@ -149,5 +150,62 @@ describe('NodeStorage failure paths', () => {
       const out = JSON.parse(child.stdout) as { snapshot?: string; rewrite?: string };
       assert.match(out.snapshot ?? '', new RegExp(`writing ${join(dir, 'snap', '0000000000000005.snap.tmp')} failed: EFBIG`));
       assert.match(out.rewrite ?? '', new RegExp(`writing ${join(dir, 'wal', '0000000000000002.seg.tmp')} failed: EFBIG`));
+    }));
+});
+
+describe('NodeStorage decisions of its own votes', () => {
+  const at = ballot(3, nodeId('n1'));
+  const putValue = (): { kind: 'batch'; commands: NodeCommand[] } => ({
+    kind: 'batch',
+    commands: [{ id: 'n1.1.1', op: { type: 'put', request: { key: new TextEncoder().encode('key'), value: new Uint8Array(256).fill(7), lease: 0, prevKv: false, ignoreValue: false, ignoreLease: false } } }],
+  });
+
+  /** WAL bytes one append of `records` writes. */
+  async function bytesOf(storage: NodeStorage<NodeCommand>, records: DurableRecord<NodeCommand>[]): Promise<number> {
+    const before = storage.metrics().bytesWritten;
+    await storage.append(records);
+    return storage.metrics().bytesWritten - before;
+  }
+
+  it('writes the decision of the vote it holds as a reference, and replays it to that value', () =>
+    withTempDir(async (dir) => {
+      const { storage } = await NodeStorage.open(dir, nodeCommandCodec);
+      const voted = putValue();
+      const voteBytes = await bytesOf(storage, [{ kind: 'accept', slot: slot(1), ballot: at, value: voted }]);
+      const referenceBytes = await bytesOf(storage, [{ kind: 'decide', slot: slot(1), value: voted }]);
+      // An equal value that is not the vote's own (learned from a peer, say) is written in full.
+      await storage.append([{ kind: 'accept', slot: slot(2), ballot: at, value: putValue() }]);
+      const fullBytes = await bytesOf(storage, [{ kind: 'decide', slot: slot(2), value: putValue() }]);
+      // A vote and its decision in one append.
+      const both = putValue();
+      await storage.append([
+        { kind: 'accept', slot: slot(3), ballot: at, value: both },
+        { kind: 'decide', slot: slot(3), value: both },
+      ]);
+      await storage.close();
+      assert.ok(referenceBytes < voteBytes / 4, `a reference is small (${referenceBytes} bytes against ${voteBytes} for the vote)`);
+      assert.ok(fullBytes >= voteBytes - 16, `a decision of another value is written in full (${fullBytes} bytes)`);
+
+      const { storage: reopened, durable } = await NodeStorage.open(dir, nodeCommandCodec);
+      await reopened.close();
+      assert.deepEqual([...durable.decided.keys()], [1, 2, 3]);
+      // Compared as the log encodes them: decoding gives Buffers where the test built Uint8Arrays.
+      const encoded = (value: SlotValue<NodeCommand> | undefined): Uint8Array => encodeRecord({ kind: 'decide', slot: slot(1), value: value ?? NOOP }, nodeCommandCodec);
+      for (const s of [1, 2, 3]) assert.deepEqual(encoded(durable.decided.get(slot(s))), encoded(putValue()), `slot ${s}`);
+      assert.equal(durable.accepted.size, 0);
+    }));
+
+  it('refuses to open a log whose decision refers to a vote it does not hold, naming the record', () =>
+    withTempDir(async (dir) => {
+      const { storage } = await NodeStorage.open(dir, nodeCommandCodec);
+      const voted = putValue();
+      await storage.append([{ kind: 'accept', slot: slot(1), ballot: at, value: voted }]);
+      await storage.append([{ kind: 'decide', slot: slot(1), value: voted }]);
+      await storage.close();
+      // The same log without the vote: the reference is left dangling.
+      const { wal, recovery } = await FileWal.open(join(dir, 'wal'));
+      await wal.rewrite(recovery.payloads.filter((payload) => payload[0] !== 0));
+      await wal.close();
+      await assert.rejects(NodeStorage.open(dir, nodeCommandCodec), /log record 0: the decision of slot 1 refers to a vote at ballot 3\.n1, which the log before it does not hold/);
     }));
 });
