@@ -15,10 +15,13 @@
  * leader has proposed but not seen decided hold no acknowledged write, and the
  * read does not wait for them. At an older ballot: a phase-1 quorum for b
  * reported a vote for it, so its slot is <= i, even if the leader has not
- * re-proposed that slot yet.
- * The last case needs a phase-1 quorum promising b' before the read arrived; that
- * quorum intersects the quorum acknowledging the heartbeat at b, and an acceptor
- * that promised b' > b refuses heartbeats at b. So (1) rules it out.
+ * re-proposed that slot yet. At b' > b: that needs a phase-1 quorum promising
+ * b' before the read arrived; that quorum intersects the quorum acknowledging
+ * the heartbeat at b, and an acceptor that promised b' > b refuses heartbeats
+ * at b. So (1) rules it out. Which quorums count depends on the configurations
+ * the leader knows, so a new leader counts only rounds sent once the slots its
+ * phase 1 recovered are decided (a configuration change may be among them),
+ * and a decided change restarts the rounds (Replica.finishStep).
  *
  * Reads that arrive while a confirmation round is in flight wait for the next
  * round: the in-flight heartbeat may have left before they arrived. One round in
@@ -37,9 +40,10 @@
  * every write decided before that moment, by the argument above with no newer
  * ballot possible. The leader's clock must keep running while its process is
  * paused, which a monotonic clock does; a paused leader that resumes finds its
- * lease expired and falls back to a round. A hand-over (timeout-now) is the
- * one prepare a member does not ignore, and only for the ballot it follows:
- * the leader that asks for it gives up its lease first.
+ * lease expired and falls back to a round. A member does heed two prepares
+ * in its window: its own leader's, running phase 1 again, and a hand-over
+ * (timeout-now) naming the ballot it follows; in both, the leader gave up its
+ * lease first.
  */
 import type { NodeId, Slot } from '../ids.js';
 
