@@ -196,10 +196,12 @@ test('a follower answers a new read round and one heartbeat per tick, not every 
 
 /**
  * n1 decides slots 1-32 and crashes; n2 holds votes for 1-16 only and n3 for
- * 17-32 only. Returns the new leader (n2 or n3), elected with its accepts held
- * back, so its phase 1 found votes through slot 32 that it has not decided.
+ * 17-32 only. The new leader (n2 or n3) is elected with its accepts held back,
+ * so its phase 1 found votes through slot 32 that it has not decided. It gets
+ * a read, whose round is answered while slots 17-32 stay undecided; `served`
+ * collects the leader's applied log length at each read it serves.
  */
-function recoveringLeader(): { cluster: Cluster<string, number>; leader: NodeId } {
+function recoveringLeaderWithRead(): { cluster: Cluster<string, number>; leader: NodeId; served: number[] } {
   const { cluster } = makeCluster(three);
   cluster.input(N('n1'), { type: 'campaign' });
   settle(cluster);
@@ -218,33 +220,25 @@ function recoveringLeader(): { cluster: Cluster<string, number>; leader: NodeId 
   runTicks(cluster, 200, noAccepts, () => leaderOf(cluster) !== null);
   const leader = leaderOf(cluster);
   assert.ok(leader === N('n2') || leader === N('n3'), 'n2 or n3 leads');
-  return { cluster, leader };
-}
-
-test('a new leader serves a read only after the slots its phase 1 recovered, even beyond its pipeline', () => {
-  const { cluster, leader } = recoveringLeader();
-  // Phase 1 found votes through slot 32, but only 16 slots fit in the pipeline.
   const served: number[] = [];
   cluster.observe((event) => {
     if (event.type === 'effect' && event.effect.type === 'read-ready' && event.node === leader) served.push(log(cluster, leader).length);
   });
   cluster.input(leader, { type: 'read', id: 1 });
+  // Phase 1 found votes through slot 32, but only 16 slots fit in the pipeline.
   settle(cluster, (m) => m.type === 'accept' && m.slot > 16);
   assert.deepEqual(served, [], 'not while acknowledged writes at slots 17-32 are not applied');
+  return { cluster, leader, served };
+}
+
+test('a new leader serves a read only after the slots its phase 1 recovered, even beyond its pipeline', () => {
+  const { cluster, served } = recoveringLeaderWithRead();
   runTicks(cluster, 50, () => false, () => served.length > 0);
   assert.deepEqual(served, [32]);
 });
 
 test('a new leader counts only read rounds sent after its recovered slots are decided', () => {
-  const { cluster, leader } = recoveringLeader();
-  const served: number[] = [];
-  cluster.observe((event) => {
-    if (event.type === 'effect' && event.effect.type === 'read-ready' && event.node === leader) served.push(log(cluster, leader).length);
-  });
-  cluster.input(leader, { type: 'read', id: 1 });
-  // The read's round is answered while slots 17-32 stay undecided.
-  settle(cluster, (m) => m.type === 'accept' && m.slot > 16);
-  assert.deepEqual(served, []);
+  const { cluster, leader, served } = recoveringLeaderWithRead();
   // Recovery completes, but no round is answered after it. A configuration
   // change among the recovered slots could change whose answers count, so the
   // round answered before does not serve the read.
