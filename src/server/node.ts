@@ -24,6 +24,7 @@ import { clusterIdOf } from './identity.js';
 import { IncarnationBook } from './incarnations.js';
 import { readJsonFile, writeJsonFileDurably } from './json-file.js';
 import { decodeInfo, encodeInfo, hostPortOf, memberIdOfNode, nodeIdForPeerUrl, url, viewMembers, type MemberView } from './membership.js';
+import { leaseClock } from './lease-clock.js';
 import { NodeStorage } from './node-storage.js';
 
 /** How long a request may wait for consensus before the client is told it timed out. */
@@ -231,7 +232,7 @@ export class SynodNode {
       seed: randomInt(0, 2 ** 31),
       // The tick timer may fire up to a millisecond early (libuv counts whole
       // milliseconds); the drift margin covers clocks across machines.
-      ...(config.readLease ? { readLease: { ms: readLeaseMs(electionTimeoutTicks, tickMs - 1, CLOCK_DRIFT_MAX), clock: () => performance.now() } } : {}),
+      ...(config.readLease ? { readLease: { ms: readLeaseMs(electionTimeoutTicks, tickMs - 1, CLOCK_DRIFT_MAX), clock: leaseClock() } } : {}),
     };
     const replica = new Replica<NodeCommand>(replicaConfig, durable);
     const node = new SynodNode(config, logger, storage, replica, member, incarnations);
