@@ -80,10 +80,11 @@ export interface DriverOptions<C, O> {
    */
   readonly snapshotEverySlots: number;
   /**
-   * How many fewer slots or commands to wait for the next snapshot, drawn
+   * How many fewer slots or commands to wait for the next snapshot, asked
    * afresh after each one (0 when absent). Members that apply the same log
    * would otherwise all snapshot at the same slot, and a quorum would pause
-   * for the encoding together; a random spread keeps their pauses apart.
+   * for the encoding together; a different amount per member keeps their
+   * pauses apart.
    */
   readonly snapshotEarlier?: () => number;
   /** The current time in milliseconds (injected so tests can control it). */
