@@ -82,17 +82,15 @@ export class ReadTracker {
   }
 
   /**
-   * Adds a read; returns true if a new round must be broadcast now (sent at
-   * `now`). Under a lease (`leased`) none is: the read waits for the round
-   * after the one in flight only if the lease lapses before it is served.
+   * Adds a read; returns true if the caller must start its round now
+   * (startNextRound) and broadcast it. Under a lease (`leased`) none is
+   * needed: the read waits for the round after the one in flight only if the
+   * lease lapses before it is served.
    */
-  add(id: number, index: Slot, now: number | null, leased: boolean): boolean {
+  add(id: number, index: Slot, leased: boolean): boolean {
     const roundInFlight = this.roundSent > this.roundConfirmed;
-    const round = this.roundSent + 1;
-    this.queue.push({ id, round, index });
-    if (roundInFlight || leased) return false;
-    this.startNextRound(now);
-    return true;
+    this.queue.push({ id, round: this.roundSent + 1, index });
+    return !roundInFlight && !leased;
   }
 
   /** True if reads are waiting for a round that has not been broadcast yet. */

@@ -557,8 +557,8 @@ export class Replica<C> {
     // run past what the pipeline has re-proposed so far). Slots still in flight
     // hold no acknowledged write, so the read does not wait for them.
     const index = maxSlot(this.decidedThrough, s.recoverThrough);
-    if (s.reads.add(id, index, this.clockNow(), this.leaseHeld(s))) {
-      s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
+    if (s.reads.add(id, index, this.leaseHeld(s))) {
+      this.openReadRound(s);
       this.broadcastHeartbeat();
     }
   }
@@ -668,8 +668,7 @@ export class Replica<C> {
     if (this.now - s.lastHeartbeatTick >= this.config.heartbeatTicks) {
       // With read leases every periodic heartbeat is a round: its answers renew the lease.
       if (this.config.readLease !== undefined || s.reads.needsNextRound()) {
-        s.reads.startNextRound(this.clockNow());
-        s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
+        this.openReadRound(s);
       }
       this.broadcastHeartbeat();
       // Re-send accepts that may have been lost, to the voters still missing.
@@ -771,8 +770,7 @@ export class Replica<C> {
     this.announceRole();
     // The first heartbeat is a read round, so that a lease starts at once.
     if (this.config.readLease !== undefined) {
-      leader.reads.startNextRound(this.clockNow());
-      leader.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
+      this.openReadRound(leader);
     }
     // Phase 2 for every slot the quorum may have chosen something in (the value
     // of the highest-ballot vote reported, or a no-op where nobody voted), as
@@ -846,6 +844,15 @@ export class Replica<C> {
     const lease = this.config.readLease;
     const from = s.reads.confirmedSentAt;
     return lease !== undefined && s.recovered && from !== null && lease.clock() - from < lease.ms;
+  }
+
+  /**
+   * Starts a read round, sent now by the heartbeat the caller broadcasts; a
+   * leader that alone is a quorum confirms it at once.
+   */
+  private openReadRound(s: Extract<RoleState<C>, { role: 'leader' }>): void {
+    s.reads.startNextRound(this.clockNow());
+    s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
   }
 
   /** The read lease's clock, or null without leases. */
@@ -1150,8 +1157,7 @@ export class Replica<C> {
     const leased = s.reads.size > 0 && this.leaseHeld(s);
     // A confirmed round with reads waiting behind it starts the next one at once.
     if (!leased && s.reads.needsNextRound()) {
-      s.reads.startNextRound(this.clockNow());
-      s.reads.confirmAlone(this.config.self, (voters) => this.isLeaderQuorum(voters));
+      this.openReadRound(s);
       this.broadcastHeartbeat();
     }
     // Tell followers about new decisions promptly when no accept carried them.
