@@ -71,9 +71,9 @@ export class NodeStorage<C> implements DurableLog<C> {
     private readonly wal: WriteAheadLog,
     private readonly snapshots: SnapshotStore,
     private readonly codec: CommandCodec<C>,
-    records: readonly DurableRecord<C>[],
+    mirror: DurableState<C>,
   ) {
-    this.mirror = replayRecords(records);
+    this.mirror = mirror;
   }
 
   /**
@@ -88,7 +88,8 @@ export class NodeStorage<C> implements DurableLog<C> {
     try {
       snapshots = await FileSnapshotStore.open(join(dataDir, 'snap'));
       const records: DurableRecord<C>[] = [];
-      // Replayed as it is decoded: a VOTE record refers to the state so far.
+      // Replayed as it is decoded (a VOTE record refers to the state so far);
+      // that replay becomes the mirror, and the replica gets its own copy.
       const state = emptyDurableState<C>();
       for (const [index, payload] of recovery.payloads.entries()) {
         const record = await decodePayload(payload, codec, snapshots, index, state);
@@ -96,7 +97,7 @@ export class NodeStorage<C> implements DurableLog<C> {
         records.push(record);
         applyRecord(state, record);
       }
-      const storage = new NodeStorage(wal, snapshots, codec, records);
+      const storage = new NodeStorage(wal, snapshots, codec, state);
       return { storage, durable: replayRecords(records), recovery };
     } catch (error) {
       // The first error is the one to report; a failure to close is secondary.
